@@ -112,11 +112,14 @@ class Assistant:
 
     def _retrieve_step(self, state: dict) -> dict:
         t0 = time.perf_counter()
-        docs = self.retriever.invoke(state["standalone"], k=state.get("k") or self.settings.retrieval.k,
-                                     filters=state.get("filters"))
-        hits = [document_to_hit(d) for d in docs]
-        qvec = self.embed_query(state["standalone"])
-        candidates = load_candidates(self.index, hits, state["standalone"], qvec)
+        # One snapshot for retrieval and evidence: an update committed in between must not pair
+        # chunks of the old version of an article with sentences of the new one.
+        with self.index.snapshot():
+            docs = self.retriever.invoke(state["standalone"], k=state.get("k") or self.settings.retrieval.k,
+                                         filters=state.get("filters"))
+            hits = [document_to_hit(d) for d in docs]
+            qvec = self.embed_query(state["standalone"])
+            candidates = load_candidates(self.index, hits, state["standalone"], qvec)
         return {**state, "hits": hits, "candidates": candidates, "retrieve_ms": _ms(t0)}
 
     def _answer_step(self, state: dict) -> Answer:

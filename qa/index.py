@@ -5,7 +5,12 @@ to a new file ``vectors.<generation>.faiss`` (temp + fsync + rename), and the ro
 committed together with the article rows. A crash before the commit leaves the previous
 generation in force (the orphan file is removed by the next writer); after it, the new one.
 Readers run inside a read transaction (a WAL snapshot) and use the FAISS generation that snapshot
-names, so they see the old index or the new one, never half of each.
+names, so they see the old index or the new one, never half of each. A snapshot is re-entrant
+within a thread, so that one question's retrieval and evidence come from the same snapshot.
+
+The FAISS file's size and CRC-32 are committed with its name and checked before FAISS reads it
+(see ``vectors``). SQLite corruption found while reading becomes an IndexStateError naming the
+database and the command that rebuilds it, never a traceback from deep inside a query.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import numpy as np
 from qa import store
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
+from qa.testhooks import pause_at
 from qa.types import Article, Chunk, Sentence
-from qa.vectors import VectorIndex
+from qa.vectors import FileStamp, VectorIndex
 
 DB_NAME = "qa.sqlite"
 
@@ -53,6 +59,7 @@ class Index:
     def open(cls, settings: Settings) -> Index:
         """Open an existing index for reading; a clear error if there is none."""
         directory = Path(settings.index.dir)
+        recover_interrupted_swap(directory)
         if not (directory / DB_NAME).is_file():
             raise IndexStateError(
                 f"no index in {directory}/; build one with: qa index PATH --index-dir {directory}"
@@ -65,6 +72,7 @@ class Index:
     def open_for_writing(cls, settings: Settings, model: str, dim: int) -> Index:
         """Open or create an index whose vectors come from ``model``."""
         directory = Path(settings.index.dir)
+        recover_interrupted_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, settings)
         con = index._con(create=True)
@@ -117,7 +125,17 @@ class Index:
         return con
 
     def meta(self) -> dict[str, str]:
-        return store.get_meta(self._con())
+        with self._database_errors():
+            return store.get_meta(self._con())
+
+    @contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise self._database_error(exc) from None
+            raise
 
     @property
     def dim(self) -> int:
@@ -127,22 +145,49 @@ class Index:
 
     @contextmanager
     def snapshot(self) -> Iterator[Reader]:
-        """A consistent view: rows and vectors of one committed generation."""
+        """A consistent view: rows and vectors of one committed generation.
+
+        Nested calls in the same thread share the outer snapshot.
+        """
+        current = getattr(self._local, "reader", None)
+        if current is not None:
+            yield current
+            return
         con = self._con()
+        missing: str | None = None
         for _attempt in range(5):
-            con.execute("BEGIN")
             try:
+                con.execute("BEGIN")
                 meta = store.get_meta(con)
                 vectors = self._vectors_for(meta)
             except FileNotFoundError:
-                con.execute("ROLLBACK")  # a writer replaced the file since; take a new snapshot
+                _rollback(con)
+                name = meta.get("faiss_file", "")
+                if name == missing:  # the committed file itself is gone, not just replaced
+                    raise IndexStateError(
+                        f"{self.dir / name}: vector file is missing; rebuild it with: "
+                        f"qa index --rebuild-vectors --index-dir {self.dir}") from None
+                missing = name  # a writer replaced the file since; take a new snapshot
                 continue
+            except BaseException as exc:
+                _rollback(con)
+                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
+                    raise self._database_error(exc) from None
+                raise
+            self._local.reader = Reader(con, vectors)
             try:
-                yield Reader(con, vectors)
+                with self._database_errors():
+                    yield self._local.reader
             finally:
-                con.execute("ROLLBACK")
+                self._local.reader = None
+                _rollback(con)
             return
         raise IndexStateError(f"{self.dir}/: vector file kept changing under the reader; try again")
+
+    def _database_error(self, exc: sqlite3.DatabaseError) -> IndexStateError:
+        return IndexStateError(
+            f"{self.dir / DB_NAME}: the index database is damaged ({exc}); rebuild with: "
+            f"qa index PATH --rebuild --index-dir {self.dir}")
 
     def _vectors_for(self, meta: dict[str, str]) -> VectorIndex:
         name = meta.get("faiss_file", "")
@@ -153,10 +198,7 @@ class Index:
             if not name:
                 vectors = VectorIndex.empty(dim)
             else:
-                path = self.dir / name
-                if not path.exists():
-                    raise FileNotFoundError(path)
-                vectors = VectorIndex.load(path, dim)
+                vectors = VectorIndex.load(self.dir / name, dim, _stamp(meta))
             self._vectors = (name, vectors)
             return vectors
 
@@ -204,8 +246,9 @@ class Index:
             vectors = self._next_vectors(con, meta, removed, added_ids, added_vectors)
             generation = int(meta.get("generation", "0")) + 1
             new_file = self.dir / f"vectors.{generation:06d}.faiss"
-            vectors.save(new_file)
-            store.set_meta(con, {"generation": str(generation), "faiss_file": new_file.name})
+            stamp = vectors.save(new_file)
+            store.set_meta(con, _file_meta(generation, new_file, stamp))
+            pause_at("commit")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -241,8 +284,8 @@ class Index:
             rebuilt = VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
             generation = int(meta.get("generation", "0")) + 1
             path = self.dir / f"vectors.{generation:06d}.faiss"
-            rebuilt.save(path)
-            store.set_meta(con, {"generation": str(generation), "faiss_file": path.name})
+            stamp = rebuilt.save(path)
+            store.set_meta(con, _file_meta(generation, path, stamp))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -257,13 +300,50 @@ class Index:
                 path.unlink(missing_ok=True)
 
     def content_hashes(self) -> dict[str, str]:
-        return store.article_hashes(self._con())
+        with self._database_errors():
+            return store.article_hashes(self._con())
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
         if con is not None:
             con.close()
             self._local.con = None
+
+
+def _file_meta(generation: int, path: Path, stamp: FileStamp) -> dict[str, str]:
+    return {"generation": str(generation), "faiss_file": path.name,
+            "faiss_bytes": str(stamp.size), "faiss_crc32": str(stamp.crc32)}
+
+
+def _stamp(meta: dict[str, str]) -> FileStamp | None:
+    """The recorded size and checksum (indexes written before they were recorded have none)."""
+    if not meta.get("faiss_bytes") or not meta.get("faiss_crc32"):
+        return None
+    return FileStamp(int(meta["faiss_bytes"]), int(meta["faiss_crc32"]))
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    if con.in_transaction:
+        con.execute("ROLLBACK")
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Corruption (SQLITE_CORRUPT, SQLITE_NOTADB), as opposed to a busy or locked database."""
+    return not isinstance(exc, sqlite3.OperationalError) or "no such" in str(exc)
+
+
+def recover_interrupted_swap(directory: Path) -> None:
+    """``qa index --rebuild`` moves the old index to ``<dir>.old`` and the new one in. If it was
+    killed between the two moves, put the old index back: it is complete, and the new one is
+    rebuilt by running the command again."""
+    old = directory.with_name(directory.name + ".old")
+    if not (directory / DB_NAME).is_file() and (old / DB_NAME).is_file():
+        try:
+            if directory.exists() and not any(directory.iterdir()):
+                directory.rmdir()
+            old.rename(directory)
+        except OSError:
+            pass  # another process recovered it first, or the folder is in use: leave it
 
 
 @dataclass

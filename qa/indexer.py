@@ -24,8 +24,9 @@ from qa.chunking import article_sentences, make_chunks
 from qa.config import Settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import InputError, QAError
-from qa.index import Index, PreparedArticle
+from qa.index import Index, PreparedArticle, recover_interrupted_swap
 from qa.ingest import iter_files, read_articles
+from qa.testhooks import pause_at
 from qa.types import Article
 
 ENCODE_SLICE = 256  # sentences per encoder call, so progress moves smoothly
@@ -192,6 +193,7 @@ def _embed(pending: list[_Pending], embedder: Embedder, state: Progress,
     for start in range(0, len(order), ENCODE_SLICE):
         rows = order[start : start + ENCODE_SLICE]
         vectors[rows] = embedder.encode([texts[i] for i in rows])
+        pause_at("embed")
         state.sentences += len(rows)
         if progress:
             progress(state)
@@ -215,6 +217,7 @@ def chunk_vectors(chunks: Sequence, sentence_vectors: np.ndarray) -> np.ndarray:
 def _rebuild(articles, settings, embedder, progress, report) -> IndexReport:
     """Build into a sibling folder, then swap: the old index stays usable until the swap."""
     target = Path(settings.index.dir)
+    recover_interrupted_swap(target)
     fresh = target.with_name(target.name + ".rebuild")
     shutil.rmtree(fresh, ignore_errors=True)
     staged = settings.model_copy(deep=True)
@@ -224,6 +227,7 @@ def _rebuild(articles, settings, embedder, progress, report) -> IndexReport:
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         target.rename(old)
+    pause_at("swap")
     fresh.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     return report

@@ -3,20 +3,38 @@
 Exact inner-product search (vectors are L2-normalised, so this is cosine) up to a size threshold;
 above it an HNSW graph, which answers in about a millisecond at a million vectors. Files are
 written to a temporary name, fsynced and renamed, and loaded with FAISS's own reader: no pickle.
+
+Every file's size and CRC-32 are recorded when it is written (the index keeps them in SQLite) and
+checked before FAISS parses it: FAISS trusts the sizes and neighbour ids inside its files, so a
+truncated or damaged file must be refused with a clear message, never handed to it. The check and
+the parse read one open file descriptor, so a writer that deletes the file in between (after
+committing a newer generation) cannot make a reader parse half of it.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qa.errors import IndexStateError
+from qa.testhooks import pause_at
 
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
 HNSW_EF_CONSTRUCTION = 80
+_READ_BLOCK = 16 << 20
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a vector file must look like: its size in bytes and its CRC-32."""
+
+    size: int
+    crc32: int
 
 
 def _faiss():
@@ -90,23 +108,46 @@ class VectorIndex:
         scores, ids = self._index.search(q, min(k, self.size), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
-    def save(self, path: Path) -> None:
-        """Write atomically: a crash leaves either no file or a complete one."""
+    def save(self, path: Path) -> FileStamp:
+        """Write atomically (a crash leaves either no file or a complete one); return its stamp."""
         tmp = path.with_name(path.name + ".tmp")
         _faiss().write_index(self._index, str(tmp))
+        pause_at("save")
         with open(tmp, "rb") as fh:
+            stamp = FileStamp(os.fstat(fh.fileno()).st_size, _crc32(fh))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        return stamp
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> VectorIndex:
-        hint = "rebuild it with: qa index --rebuild-vectors"
-        if not path.is_file():
-            raise IndexStateError(f"{path}: vector file is missing; {hint}")
-        try:
-            index = _faiss().read_index(str(path))
-        except RuntimeError:
-            raise IndexStateError(f"{path}: vector file is truncated or corrupt; {hint}") from None
+    def load(cls, path: Path, dim: int, stamp: FileStamp | None = None) -> VectorIndex:
+        """Read a vector file, refusing one that is not exactly the file that was written.
+
+        A missing file raises FileNotFoundError (a reader retries: a writer replaced it); every
+        other problem is an IndexStateError that names the file and the command that rebuilds it.
+        """
+        hint = f"rebuild it with: qa index --rebuild-vectors --index-dir {path.parent}"
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if stamp is not None and size != stamp.size:
+                raise IndexStateError(
+                    f"{path}: vector file is truncated or corrupt ({size} bytes, expected "
+                    f"{stamp.size}); {hint}")
+            if stamp is not None and _crc32(fh) != stamp.crc32:
+                raise IndexStateError(f"{path}: vector file is corrupt (checksum mismatch); {hint}")
+            fh.seek(0)
+            faiss = _faiss()
+            try:
+                index = faiss.read_index(faiss.PyCallbackIOReader(fh.read, _READ_BLOCK))
+            except (RuntimeError, MemoryError, ValueError):
+                raise IndexStateError(f"{path}: vector file is truncated or corrupt; {hint}") from None
         if index.d != dim:
             raise IndexStateError(f"{path}: vectors have {index.d} dimensions, expected {dim}; {hint}")
         return cls(index, dim)
+
+
+def _crc32(fh) -> int:
+    crc = 0
+    while block := fh.read(_READ_BLOCK):
+        crc = zlib.crc32(block, crc)
+    return crc
