@@ -6,8 +6,11 @@ input (``text[start:end]``), stripped, non-empty, in order and non-overlapping.
 
 Line breaks are hard boundaries (news text puts headlines, bylines and captions on lines of their
 own, often without final punctuation). Inside a line a break needs sentence-final punctuation,
-optional closing quotes or brackets, white space, and a next character that can start a sentence;
-a period after a known abbreviation (Mr., Jan., Gen.) or an initialism (U.S., J.) is not a break.
+optional closing quotes or brackets, white space, and a next character that can start a sentence
+(a digit, or a letter that is not lower case: so Cyrillic, Greek and caseless scripts such as
+Arabic split too); a period after a known abbreviation (Mr., Jan., Gen.) or an initialism (U.S.,
+J.) is not a break. The full-width marks of Chinese and Japanese (。！？) end a sentence without
+white space after them.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ ABBREVIATIONS = frozenset(
 )
 
 # Terminal punctuation, then any closing quotes or brackets, then the white space after it.
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’'»)\]]*(?=\s)")
-_STARTS_SENTENCE = re.compile(r"[\"“‘'«(\[]*[A-Z0-9À-ÖØ-ÞĀ-ſ]")
+_BOUNDARY = re.compile(r"[.!?…]+[\"”’'»)\]]*(?=\s)|[。！？]+[」』”’）)]*")
+_CJK_STOPS = "。！？"
+_OPENERS = "\"“‘'«([¿¡„"
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.']*)\.$")
 _TRAILING_CREDIT = re.compile(r"^\([^()]{1,60}\)$")  # "(AP PHOTO)" stays with its caption
 _INITIALISM = re.compile(r"^(?:[A-Za-z]\.)*[A-Za-z]$")
@@ -61,7 +65,11 @@ def _split_line(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 
 def _is_break(line: str, match: re.Match[str]) -> bool:
     rest = line[match.end() :].strip()
-    if not rest or not _STARTS_SENTENCE.match(rest) or _TRAILING_CREDIT.match(rest):
+    if not rest:
+        return False
+    if match.group()[0] in _CJK_STOPS:
+        return True
+    if not _starts_sentence(rest) or _TRAILING_CREDIT.match(rest):
         return False
     punct = match.group()
     if punct.startswith(".") and not punct.startswith(".."):
@@ -69,6 +77,11 @@ def _is_break(line: str, match: re.Match[str]) -> bool:
         if word and _is_abbreviation(word.group(1)):
             return False
     return True
+
+
+def _starts_sentence(rest: str) -> bool:
+    first = rest.lstrip(_OPENERS)[:1]
+    return first.isdigit() or (first.isalpha() and not first.islower())
 
 
 def _is_abbreviation(word: str) -> bool:
