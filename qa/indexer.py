@@ -135,7 +135,7 @@ def _read_all(paths: Sequence[Path], settings: Settings, report: IndexReport) ->
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                yield from read_articles(path, settings.index.max_file_mb)
+                yield from read_articles(path, settings.index.max_file_mb, settings.index.max_article_chars)
             except (InputError, OSError) as exc:
                 report.errors.append(str(exc) if isinstance(exc, QAError) else f"{path}: {exc}")
         report.errors.extend(str(w.message) for w in caught)

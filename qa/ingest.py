@@ -101,13 +101,15 @@ def _looks_binary(head: bytes) -> bool:
     return control / len(head) > 0.1
 
 
-def read_articles(path: Path, max_mb: float = 64.0) -> Iterator[Article]:
+def read_articles(path: Path, max_mb: float = 64.0, max_chars: int = 1_000_000) -> Iterator[Article]:
     """Yield the articles of one file (one, or many for JSONL)."""
     suffix = path.suffix.lower()
     text = read_text(path, max_mb)
     if suffix == ".jsonl":
-        yield from _read_jsonl(text, path)
+        yield from _read_jsonl(text, path, max_chars)
         return
+    if len(text) > max_chars:
+        raise InputError(f"{path}: {_too_long(len(text), max_chars)}")
     if suffix in (".html", ".htm"):
         title, meta, blocks = _parse_html(text)
     elif suffix in (".md", ".markdown"):
@@ -121,7 +123,12 @@ def read_articles(path: Path, max_mb: float = 64.0) -> Iterator[Article]:
     yield article
 
 
-def _read_jsonl(text: str, path: Path) -> Iterator[Article]:
+def _too_long(chars: int, limit: int) -> str:
+    return (f"one article of {chars:,} characters is over the limit of {limit:,} "
+            "(index.max_article_chars); split it into articles, e.g. as articles JSONL")
+
+
+def _read_jsonl(text: str, path: Path, max_chars: int = 1_000_000) -> Iterator[Article]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -129,6 +136,8 @@ def _read_jsonl(text: str, path: Path) -> Iterator[Article]:
             row = json.loads(line)
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 raise ValueError('each line must be an object with a "text" string')
+            if len(row["text"]) > max_chars:
+                raise ValueError(_too_long(len(row["text"]), max_chars))
         except ValueError as exc:
             warnings.warn(f"{path}:{lineno}: bad line skipped ({exc})", IngestWarning, stacklevel=2)
             continue
