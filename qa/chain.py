@@ -167,6 +167,14 @@ class Assistant:
                 yield "token", ("" if i == 0 else " ") + word
         yield "answer", self._finish(state, result, _ms(t0))
 
+    def clear_caches(self) -> None:
+        """Forget cached query vectors and entities (benchmarks measure uncached questions)."""
+        self._embed_cached.cache_clear()
+        for answerer in self._answerers.values():
+            clear = getattr(answerer, "clear_cache", None)
+            if clear:
+                clear()
+
     def close(self) -> None:
         self.index.close()
 
