@@ -9,6 +9,7 @@ once, and is safe to share between threads: the web server uses one for all requ
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -86,8 +87,7 @@ class Assistant:
 
     def _make_answerer(self, mode: str) -> Any:
         if mode == "llm":
-            from qa.answer import llm  # optional extra: qa[llm]
-
+            llm = importlib.import_module("qa.answer.llm")  # needs the optional extra qa[llm]
             return llm.LLMAnswerer(self.settings, embed=self.embed_query)
         raise ConfigError(f"unknown answer mode {mode!r}; use extractive or llm")
 
