@@ -21,7 +21,7 @@ from qa.answer.evidence import load_candidates
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, make_embedder
-from qa.errors import ConfigError, InputError
+from qa.errors import ConfigError, DependencyError, InputError
 from qa.followup import Message, condense
 from qa.index import Index
 from qa.retrieve import HybridRetriever, document_to_hit
@@ -87,7 +87,12 @@ class Assistant:
 
     def _make_answerer(self, mode: str) -> Any:
         if mode == "llm":
-            llm = importlib.import_module("qa.answer.llm")  # needs the optional extra qa[llm]
+            try:
+                llm = importlib.import_module("qa.answer.llm")
+            except ImportError as exc:
+                raise DependencyError(
+                    f"llm mode needs the optional extra: pip install -e '.[llm]' ({exc})"
+                ) from None
             return llm.LLMAnswerer(self.settings, embed=self.embed_query)
         raise ConfigError(f"unknown answer mode {mode!r}; use extractive or llm")
 

@@ -35,6 +35,7 @@ class Candidate:
     dense: float
     lexical: float
     score: float
+    context: str = ""  # the sentence before, which news often leans on ("That meeting...")
 
 
 def load_candidates(index: Index, hits: list[Hit], question: str, qvec: np.ndarray) -> list[Candidate]:
@@ -79,7 +80,7 @@ def score_sentences(question, qvec, rows) -> list[Candidate]:
         score = DENSE_WEIGHT * float(d) + LEXICAL_WEIGHT * lexical + RANK_BONUS / (1 + rank)
         if sentence.is_caption:
             score -= CAPTION_PENALTY
-        out.append(Candidate(sentence, article, rank, float(d), lexical, score))
+        out.append(Candidate(sentence, article, rank, float(d), lexical, score, context))
     out.sort(key=lambda c: -c.score)
     return out
 
