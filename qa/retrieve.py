@@ -1,0 +1,110 @@
+"""Hybrid retrieval: FAISS (dense) and FTS5 BM25 (lexical), fused by reciprocal rank fusion.
+
+RRF (Cormack, Clarke & Büttcher, SIGIR 2009) needs no score calibration between the two
+retrievers, which matters here: cosine similarities and BM25 scores live on different scales,
+and news questions are often answered by a rare name that only the lexical side catches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from qa.index import Index
+from qa.types import Hit
+
+
+def rrf_fuse(rankings: list[list[int]], rrf_k: int) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: score(id) = sum over lists of 1 / (rrf_k + rank), rank from 1."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def hybrid_search(
+    index: Index,
+    query: str,
+    query_vector: np.ndarray,
+    *,
+    k: int,
+    candidates: int,
+    rrf_k: int,
+    filters: dict | None = None,
+) -> list[Hit]:
+    with index.snapshot() as reader:
+        dense = reader.dense(query_vector, candidates, filters)
+        lexical = reader.lexical(query, candidates, filters)
+        fused = rrf_fuse([dense, lexical], rrf_k)[:k]
+        chunks = reader.chunks([cid for cid, _ in fused])
+        articles = {c.article_id: reader.article(c.article_id) for c in chunks.values()}
+    dense_rank = {cid: r for r, cid in enumerate(dense, start=1)}
+    lexical_rank = {cid: r for r, cid in enumerate(lexical, start=1)}
+    hits = []
+    for cid, score in fused:
+        chunk = chunks.get(cid)
+        article = articles.get(chunk.article_id) if chunk else None
+        if chunk is None or article is None:
+            continue
+        hits.append(Hit(chunk=chunk, score=score, title=article.title, date=article.date,
+                        source=article.source, url=article.url,
+                        dense_rank=dense_rank.get(cid), lexical_rank=lexical_rank.get(cid)))
+    return hits
+
+
+def hit_to_document(hit: Hit) -> Document:
+    c = hit.chunk
+    return Document(
+        page_content=c.text,
+        id=str(c.id),
+        metadata={
+            "chunk_id": c.id, "article_id": c.article_id, "title": hit.title, "date": hit.date,
+            "source": hit.source, "url": hit.url, "first_sentence": c.first_sentence,
+            "last_sentence": c.last_sentence, "score": hit.score, "dense_rank": hit.dense_rank,
+            "lexical_rank": hit.lexical_rank,
+        },
+    )
+
+
+def document_to_hit(doc: Document) -> Hit:
+    from qa.types import Chunk
+
+    m = doc.metadata
+    chunk = Chunk(id=m["chunk_id"], article_id=m["article_id"], first_sentence=m["first_sentence"],
+                  last_sentence=m["last_sentence"], text=doc.page_content)
+    return Hit(chunk=chunk, score=m["score"], title=m["title"], date=m.get("date"),
+               source=m.get("source"), url=m.get("url"), dense_rank=m.get("dense_rank"),
+               lexical_rank=m.get("lexical_rank"))
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over an index: ``retriever.invoke("Who chaired the meeting?")``.
+
+    ``k`` and ``filters`` can be set per call through ``invoke(query, k=..., filters=...)``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: Index
+    embed_query: Callable[[str], np.ndarray]
+    k: int = 5
+    candidates: int = 50
+    rrf_k: int = 60
+    filters: dict | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        hits = hybrid_search(
+            self.index, query, self.embed_query(query),
+            k=kwargs.get("k") or self.k, candidates=self.candidates, rrf_k=self.rrf_k,
+            filters=kwargs.get("filters", self.filters),
+        )
+        return [hit_to_document(h) for h in hits]
