@@ -9,6 +9,7 @@ once, and is safe to share between threads: the web server uses one for all requ
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -86,8 +87,7 @@ class Assistant:
 
     def _make_answerer(self, mode: str) -> Any:
         if mode == "llm":
-            from qa.answer import llm  # optional extra: qa[llm]
-
+            llm = importlib.import_module("qa.answer.llm")  # needs the optional extra qa[llm]
             return llm.LLMAnswerer(self.settings, embed=self.embed_query)
         raise ConfigError(f"unknown answer mode {mode!r}; use extractive or llm")
 
@@ -166,6 +166,14 @@ class Assistant:
             for i, word in enumerate(result.text.split(" ")):
                 yield "token", ("" if i == 0 else " ") + word
         yield "answer", self._finish(state, result, _ms(t0))
+
+    def clear_caches(self) -> None:
+        """Forget cached query vectors and entities (benchmarks measure uncached questions)."""
+        self._embed_cached.cache_clear()
+        for answerer in self._answerers.values():
+            clear = getattr(answerer, "clear_cache", None)
+            if clear:
+                clear()
 
     def close(self) -> None:
         self.index.close()

@@ -102,6 +102,7 @@ class _ProgressBar:
             from tqdm import tqdm
 
             self._bar = tqdm(total=state.articles_total, unit="article", file=sys.stderr)
+        assert self._bar is not None
         secs = max(state.seconds, 1e-9)
         self._bar.n = state.articles
         self._bar.set_postfix_str(
@@ -201,6 +202,7 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
                     click.echo(value, nl=False)
                 elif kind == "answer":
                     final = value
+            assert final is not None
             click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)

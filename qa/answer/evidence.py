@@ -39,7 +39,7 @@ class Candidate:
 
 def load_candidates(index: Index, hits: list[Hit], question: str, qvec: np.ndarray) -> list[Candidate]:
     """Every sentence of the hit chunks, once, scored and sorted best first."""
-    rows: list[tuple[Sentence, Article, int, np.ndarray]] = []
+    rows: list[tuple[Sentence, Article, int, np.ndarray, str]] = []
     seen: set[tuple[str, int]] = set()
     with index.snapshot() as reader:
         articles: dict[str, Article | None] = {}
