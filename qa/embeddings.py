@@ -11,7 +11,8 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -56,13 +57,14 @@ class SentenceTransformerEmbedder:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = model.encode(
-            list(texts),
-            batch_size=self._settings.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with _one_torch_thread(len(texts) <= SMALL_INPUT):
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._settings.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _load(self):
@@ -71,6 +73,29 @@ class SentenceTransformerEmbedder:
                 if self._model is None:
                     self._model = _load_sentence_transformer(self.name, self._settings.device)
         return self._model
+
+
+# A question (or a few) is encoded on one intra-op thread. Splitting so little work over torch's
+# OpenMP threads gains almost nothing, and when the cores are busy (an indexer, other requests,
+# other jobs) its barriers wait for descheduled threads: measured on the 2-core machine under
+# load, one question took 480-700 ms with 2 threads and 48-75 ms with one. Batches keep torch's
+# setting. torch's thread count is per OS thread, so this is restored in the same thread.
+SMALL_INPUT = 8
+
+
+@contextmanager
+def _one_torch_thread(active: bool) -> Iterator[None]:
+    if not active:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _load_sentence_transformer(name: str, device: str):

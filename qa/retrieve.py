@@ -8,6 +8,7 @@ and news questions are often answered by a rare name that only the lexical side 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from pydantic import ConfigDict
 
 from qa.index import Index
 from qa.types import Hit
+
+_ENCODER_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-encode")
 
 
 def rrf_fuse(rankings: list[list[int]], rrf_k: int) -> list[tuple[int, float]]:
@@ -32,16 +35,19 @@ def rrf_fuse(rankings: list[list[int]], rrf_k: int) -> list[tuple[int, float]]:
 def hybrid_search(
     index: Index,
     query: str,
-    query_vector: np.ndarray,
+    query_vector: np.ndarray | Callable[[], np.ndarray],
     *,
     k: int,
     candidates: int,
     rrf_k: int,
     filters: dict | None = None,
 ) -> list[Hit]:
+    """``query_vector`` may be a callable that waits for it: the lexical search runs first, so
+    that it overlaps with the encoder (see ``HybridRetriever``)."""
     with index.snapshot() as reader:
-        dense = reader.dense(query_vector, candidates, filters)
         lexical = reader.lexical(query, candidates, filters)
+        vector = query_vector() if callable(query_vector) else query_vector
+        dense = reader.dense(vector, candidates, filters)
         fused = rrf_fuse([dense, lexical], rrf_k)[:k]
         chunks = reader.chunks([cid for cid, _ in fused])
         articles = {c.article_id: reader.article(c.article_id) for c in chunks.values()}
@@ -102,8 +108,12 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        # The question is encoded in a worker thread while this thread runs the BM25 search (torch
+        # and SQLite both release the GIL), which hides the shorter of the two; the reader's
+        # snapshot stays in this thread.
+        vector = _ENCODER_POOL.submit(self.embed_query, query)
         hits = hybrid_search(
-            self.index, query, self.embed_query(query),
+            self.index, query, vector.result,
             k=kwargs.get("k") or self.k, candidates=self.candidates, rrf_k=self.rrf_k,
             filters=kwargs.get("filters", self.filters),
         )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +25,12 @@ import numpy as np
 from qa.errors import IndexStateError
 from qa.testhooks import pause_at
 
+# Measured on 100k vectors drawn like MiniLM chunk vectors (benchmarks/query_latency.py), M=32,
+# efConstruction=80: recall@10 against exact search 0.90 at efSearch=128, 0.96 at 256, 0.99 at
+# 512 (2.9 ms a query), 0.998 at 1024 (5 ms); efConstruction=200 gains ~1 point at twice the build
+# time. Recall falls as the index grows, so searches use 512.
 HNSW_NEIGHBOURS = 32
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512
 HNSW_EF_CONSTRUCTION = 80
 _READ_BLOCK = 16 << 20
 
@@ -105,7 +111,8 @@ class VectorIndex:
             params = (faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
                       if self.is_approximate else faiss.SearchParameters(sel=selector))
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._index.search(q, min(k, self.size), params=params)
+        with _one_omp_thread(faiss):
+            scores, ids = self._index.search(q, min(k, self.size), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def save(self, path: Path) -> FileStamp:
@@ -143,7 +150,23 @@ class VectorIndex:
                 raise IndexStateError(f"{path}: vector file is truncated or corrupt; {hint}") from None
         if index.d != dim:
             raise IndexStateError(f"{path}: vectors have {index.d} dimensions, expected {dim}; {hint}")
+        graph = faiss.downcast_index(index.index) if hasattr(index, "index") else None
+        if graph is not None and hasattr(graph, "hnsw"):
+            graph.hnsw.efSearch = HNSW_EF_SEARCH  # files written before a change keep theirs
         return cls(index, dim)
+
+
+@contextmanager
+def _one_omp_thread(faiss) -> Iterator[None]:
+    """One query runs on one OpenMP thread: FAISS gains nothing from more for a single query, and
+    on busy cores their barriers cost tens of milliseconds (flat search of 13k vectors, 2-core
+    machine under load: p50 20-42 ms with 2 threads, 1.5 ms with one). Per OS thread, restored."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 def _crc32(fh) -> int:
