@@ -29,11 +29,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,bench]"
 	touch $@
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check qa tests
+	$(VENV)/bin/ruff check qa tests benchmarks
 	$(VENV)/bin/mypy qa
 
 clean-index:

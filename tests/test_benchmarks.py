@@ -1,0 +1,61 @@
+"""Every benchmark runs: each one command with --quick (tiny sizes, the fake embedder where the
+real model is not the point). Figures are printed, never asserted: timings on a shared machine
+are noise, and a test that times things fails for reasons that are not bugs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+def run(module: str, tmp_path, *args: str) -> dict:
+    out_json = tmp_path / f"{module}.json"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--quick", "--json", str(out_json),
+                          *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+    return json.loads(out_json.read_text())
+
+
+def test_corpus_is_deterministic_and_news_like() -> None:
+    from benchmarks.corpus import generate
+
+    first, again = generate(50, seed=3), generate(50, seed=3)
+    assert first == again and generate(50, seed=4) != first
+    assert len({r["id"] for r in first}) == 50
+    texts = " ".join(r["text"] for r in first)
+    assert "“" in texts and "(AP PHOTO)" in texts and any(ch.isdigit() for ch in texts)
+    lengths = sorted(len(r["text"]) for r in first)
+    assert lengths[-1] > 3 * lengths[0]  # varied lengths
+
+
+def test_ingest_benchmark_runs(tmp_path) -> None:
+    figures = run("ingest", tmp_path, "--model", "fake-hash")
+    assert figures["articles"] == 40 and figures["sentences"] > 0 and figures["ratio"] > 0
+
+
+def test_query_latency_benchmark_runs(tmp_path) -> None:
+    figures = run("query_latency", tmp_path)
+    assert [r["index"] for r in figures["dense_search"]] == ["flat (exact)", "HNSW"]
+    assert all(0 <= r["recall_at_10"] <= 1 for r in figures["dense_search"])
+    assert {"embed", "search", "answer", "ask"} <= figures["end_to_end"][0].keys()
+
+
+def test_memory_benchmark_runs(tmp_path) -> None:
+    figures = run("memory", tmp_path)
+    assert figures["sqlite_per_chunk"] > 0 and figures["cold_start_median_s"] > 0
+
+
+@pytest.mark.integration  # the LangChain side always loads the real MiniLM
+@pytest.mark.skipif(importlib.util.find_spec("langchain_community") is None,
+                    reason="langchain-community is a benchmark-only extra: pip install -e '.[bench]'")
+def test_langchain_baseline_runs(tmp_path) -> None:
+    figures = run("langchain_baseline", tmp_path, "--xquad", str(tmp_path / "none.jsonl"))
+    assert figures["ingest_seconds"]["qa"] > 0 and 0 <= figures["seed eval set"]["langchain"] <= 1
