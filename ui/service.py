@@ -28,7 +28,7 @@ Progress = Callable[[int, int], None]
 
 
 def make_filters(source: str | None = None, date_from: str | None = None,
-                 date_to: str | None = None) -> dict[str, str] | None:
+                 date_to: str | None = None) -> dict[str, str | None] | None:
     filters = {"source": source or None, "date_from": date_from or None, "date_to": date_to or None}
     return filters if any(filters.values()) else None
 

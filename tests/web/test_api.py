@@ -138,3 +138,20 @@ def test_cors_allows_only_the_configured_origin(client, web_settings):
 def test_the_page_is_served_at_root(client):
     r = client.get("/")
     assert r.status_code == 200 and "<gradio-app" in r.text
+
+
+def test_root_path_for_a_reverse_proxy(web_settings):
+    """Behind a proxy that serves the app under /qa, Gradio builds its URLs with the prefix."""
+    from fastapi.testclient import TestClient
+
+    from qa import Assistant, FakeEmbedder
+    from ui.server import create_app
+
+    settings = web_settings.model_copy(deep=True)
+    settings.server.root_path = "/qa"
+    app = create_app(settings, Assistant(settings, embedder=FakeEmbedder(name="fake-hash")))
+    with TestClient(app) as client:
+        assert client.get("/config").json()["root"] == "http://testserver/qa"
+        proxied = {"X-Forwarded-Host": "news.example.com", "X-Forwarded-Proto": "https"}
+        assert client.get("/config", headers=proxied).json()["root"] == "https://news.example.com/qa"
+        assert client.get("/api/health").json()["status"] == "ok"  # the proxy strips the prefix
