@@ -134,14 +134,15 @@ def browser_page(tmp_path: Path) -> Iterator:
     collected in ``page.qa_events`` so tests can assert that nothing ran."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium with `make browser-deps`")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=60_000)  # assertions wait like actions do: CI machines are busy
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             tempfile.mkdtemp(dir=tmp_path, prefix="chromium-profile-"), executable_path=CHROMIUM,
             headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900},
         )
-        context.set_default_timeout(30_000)
+        context.set_default_timeout(60_000)
         page = context.new_page()
         events: list[str] = []
         page.on("pageerror", lambda e: events.append(f"pageerror: {e}"))

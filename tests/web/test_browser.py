@@ -46,10 +46,23 @@ def check_seed_answer(root) -> None:
     expect(root.locator("#qa-sources")).to_contain_text("UK urges ‘coalition’")
 
 
+WATCH_STREAMING = """() => {
+  window.__qaStreamed = [];
+  new MutationObserver(() => {
+    const s = document.querySelector('#qa-chat .qa-streaming');
+    if (s) window.__qaStreamed.push(s.textContent);
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
 def test_chat_streams_cites_and_opens_footnotes(live_server, browser_page, tmp_path: Path, web_settings):
     page = browser_page
     page.goto(live_server.url + "/")
+    page.locator("#qa-question textarea").wait_for()
+    page.evaluate(WATCH_STREAMING)
     check_seed_answer(page)
+    streamed = page.evaluate("window.__qaStreamed")
+    assert any("John" in s and "Healey" not in s for s in streamed), streamed  # a partial answer was shown
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
 
     # a follow-up within the conversation
