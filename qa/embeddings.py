@@ -52,6 +52,13 @@ class SentenceTransformerEmbedder:
             self._dim = int(getter())
         return self._dim
 
+    def use_threads(self, threads: int) -> None:
+        """Set torch's thread count (process-wide); 0 leaves torch's default."""
+        if threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
         if not texts:
