@@ -288,6 +288,27 @@ class _EvalBar:
             self._bar = None
 
 
+# ------------------------------------------------------------------ serve
+
+
+@main.command()
+@index_dir_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1; QA_SERVER__HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 7860; QA_SERVER__PORT).")
+@click.option("--root-path", default=None,
+              help="Public URL prefix behind a reverse proxy, e.g. /qa (QA_SERVER__ROOT_PATH).")
+@handle_errors
+def serve(index_dir: Path | None, host: str | None, port: int | None, root_path: str | None) -> None:
+    """Start the web app: the chat page at / and the HTTP API at /api (see the README)."""
+    from ui.server import serve as run_server
+
+    given = {"host": host, "port": port, "root_path": root_path}
+    settings = _settings(index_dir, server={k: v for k, v in given.items() if v is not None})
+    click.echo(f"Loading the index in {settings.index.dir}/ and the models…", err=True)
+    run_server(settings, on_ready=lambda url, secs: click.echo(
+        f"Ready in {secs:.1f}s: {url}/ (chat), {url}/api/ask (HTTP API). Ctrl-C to stop.", err=True))
+
+
 # ------------------------------------------------------------------ info / remove
 
 
@@ -299,13 +320,11 @@ class _EvalBar:
 def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
     """Show what the index holds."""
     from qa import Index
-    from qa.store import list_articles
 
     index = Index.open(_settings(index_dir))
     data = index.info()
     if articles:
-        data["article_list"] = [dict(zip(("id", "title", "date", "source"), row, strict=True))
-                                for row in list_articles(index._con())]
+        data["article_list"] = index.articles()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

@@ -53,11 +53,19 @@ class SentenceTransformerEmbedder:
             self._dim = int(getter())
         return self._dim
 
+    def use_threads(self, threads: int) -> None:
+        """Set torch's thread count (process-wide); 0 leaves torch's default."""
+        if threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with _one_torch_thread(len(texts) <= SMALL_INPUT):
+        small = len(texts) <= SMALL_INPUT
+        with _torch_threads(self._settings.query_threads if small else 0):
             vectors = model.encode(
                 list(texts),
                 batch_size=self._settings.batch_size,
@@ -75,23 +83,29 @@ class SentenceTransformerEmbedder:
         return self._model
 
 
-# A question (or a few) is encoded on one intra-op thread. Splitting so little work over torch's
-# OpenMP threads gains almost nothing, and when the cores are busy (an indexer, other requests,
-# other jobs) its barriers wait for descheduled threads: measured on the 2-core machine under
-# load, one question took 480-700 ms with 2 threads and 48-75 ms with one. Batches keep torch's
-# setting. torch's thread count is per OS thread, so this is restored in the same thread.
+# A question (or a few) is encoded on ``embedding.query_threads`` intra-op threads (default 1),
+# in whatever thread asks: splitting so little work over torch's OpenMP threads gains almost
+# nothing, and when the cores are busy its barriers wait for descheduled threads (2-core machine
+# under load: one question 480-700 ms p50 with 2 threads, 48-75 ms with one). ``use_threads``
+# (called by the Assistant) sets it for the thread that builds the assistant and the threads
+# started after it; this also covers threads that existed before, such as a server's worker pool.
+# torch's thread count is per OS thread, so it is restored in the same thread. Batches keep
+# torch's setting.
 SMALL_INPUT = 8
 
 
 @contextmanager
-def _one_torch_thread(active: bool) -> Iterator[None]:
-    if not active:
+def _torch_threads(threads: int) -> Iterator[None]:
+    if threads <= 0:
         yield
         return
     import torch
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if previous == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
