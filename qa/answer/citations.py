@@ -7,7 +7,8 @@ say what the claim says. So every marker is checked before the answer is shown:
 - the cited sentence must support the claim the marker is attached to: enough of the claim's
   content words in the sentence (lexical) and a close enough meaning (embedding similarity);
 - every number and name in the claim must appear in the cited sentences (or their titles/dates),
-  and each cited sentence must hold at least one of them.
+  and each cited sentence must hold at least one of them; a short claim ("Annit Häkkänen") is an
+  answer to the question, so the names in the question must appear there too.
 
 Markers that fail are removed and recorded; a claim left with no citation is marked
 ``(unverified)``. Claims are the sentence pieces of the answer; a marker group belongs to the
@@ -153,7 +154,11 @@ class Checker:
                 removed.append(_removal(n, claim, "missing: " + ", ".join(own)))
             else:
                 kept.append(n)
-        missing = missing_facts(claim, [self.sources[n - 1] for n in kept])
+        cited = [self.sources[n - 1] for n in kept]
+        missing = missing_facts(claim, cited)
+        if len(claim_terms) < SHORT_CLAIM_TERMS:  # "Annit Häkkänen" to "Who is Sweden's …?"
+            asked = " ".join(names_in(self.question))
+            missing += [x for x in missing_facts(asked, cited) if x not in missing]
         if kept and missing:
             removed += [_removal(n, claim, "missing: " + ", ".join(missing)) for n in kept]
             kept = []
@@ -204,7 +209,7 @@ def names_in(claim: str) -> list[str]:
     out = []
     for m in _CAPITALISED.finditer(claim):
         word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
-        if word and word.lower() not in _NOT_NAMES:
+        if word and (word.lower() not in _NOT_NAMES or (word.isupper() and len(word) > 1)):
             out.append(word)
     return out
 
