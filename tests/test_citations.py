@@ -59,12 +59,24 @@ def test_supported_citation_is_kept_and_renumbered() -> None:
 
 
 def test_out_of_range_citation_is_removed_and_claim_marked() -> None:
-    out = render("John Healey chaired the meeting [7].", checker())
-    assert out.removed == [{"n": 7, "claim": "John Healey chaired the meeting",
+    out = render("Donald Trump chaired the summit [7].", checker())
+    assert out.removed == [{"n": 7, "claim": "Donald Trump chaired the summit",
                             "reason": "out_of_range"}]
-    assert out.cited == []
-    assert out.text == f"John Healey chaired the meeting{UNVERIFIED}."
-    assert out.unsupported == ["John Healey chaired the meeting"]
+    assert out.cited == [] and out.attached == []
+    assert out.text == f"Donald Trump chaired the summit{UNVERIFIED}."
+    assert out.unsupported == ["Donald Trump chaired the summit"]
+
+
+def test_claim_with_a_wrong_or_no_marker_gets_the_sentence_that_supports_it() -> None:
+    out = render("John Healey chaired the meeting [7].", checker())
+    assert out.text == "John Healey chaired the meeting [1]." and out.cited == [1]
+    assert out.removed[0]["reason"] == "out_of_range"
+    assert out.attached == [{"n": 1, "claim": "John Healey chaired the meeting"}]
+    out = render("200 military planners have been developing plans. The UK and Germany [3].",
+                 checker("How many military planners?"))
+    assert out.text == ("200 military planners have been developing plans [1]. "
+                        "The UK and Germany [2].")
+    assert out.cited == [2, 3]  # numbered in reading order
 
 
 def test_unsupported_citation_is_removed() -> None:
@@ -148,7 +160,7 @@ def test_streamed_prefixes_only_grow_and_end_as_the_final_text(text: str) -> Non
         shown = partial.text
     shown = render(text, ck, final=False, complete=True).text
     final = render(text, ck)
-    if not final.unsupported:
+    if not final.unsupported and not final.attached:
         assert shown.strip() == final.text
 
 

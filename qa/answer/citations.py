@@ -10,9 +10,10 @@ say what the claim says. So every marker is checked before the answer is shown:
   and each cited sentence must hold at least one of them; a short claim ("Annit Häkkänen") is an
   answer to the question, so the names in the question must appear there too.
 
-Markers that fail are removed and recorded; a claim left with no citation is marked
-``(unverified)``. Claims are the sentence pieces of the answer; a marker group belongs to the
-piece before it (or, when it opens a sentence, to the piece after it).
+Markers that fail are removed and recorded; a claim left with no citation gets the given
+sentence that passes the same checks, if one does, and is marked ``(unverified)`` otherwise.
+Claims are the sentence pieces of the answer; a marker group belongs to the piece before it (or,
+when it opens a sentence, to the piece after it).
 
 Rendering works on any prefix of the model's output, so the same code resolves citations while
 tokens stream and checks the finished answer; with ``final=False`` it leaves out the marks that
@@ -39,6 +40,7 @@ UNVERIFIED = " (unverified)"
 MARKER = re.compile(
     r"\[\s*(?:sentences?\s*)?(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*)\s*\]", re.IGNORECASE)
 _GAP = re.compile(r"[\s,;]*")
+_RENDERED = re.compile(r"\[(\d+)\]")
 _BOUNDARY = re.compile(r"[.!?][\"'”’)]*\s+")
 _HELD_TAIL = re.compile(r"(?:\s|[,;]|\[[^\[\]\n]{0,30}\]?)*$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -81,6 +83,7 @@ class Checked:
     cited: list[int] = field(default_factory=list)  # source numbers; answer [i+1] is cited[i]
     removed: list[dict[str, Any]] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    attached: list[dict[str, Any]] = field(default_factory=list)  # citations added to claims
     supported: int = 0  # claims with at least one kept citation
 
 
@@ -163,6 +166,14 @@ class Checker:
             removed += [_removal(n, claim, "missing: " + ", ".join(missing)) for n in kept]
             kept = []
         return kept, removed
+
+    def best_source(self, claim: str) -> int | None:
+        """The given sentence that supports an uncited claim best, if any passes the checks."""
+        terms = set(content_terms(claim))
+        passing = [n for n in range(1, len(self.sources) + 1) if self.check(claim, (n,))[0]]
+        if not passing:
+            return None
+        return max(passing, key=lambda n: self._similarity(claim, terms, self.sources[n - 1]))
 
     def _similarity(self, claim: str, claim_terms: set[str], source: Source) -> float:
         text = claim if len(claim_terms) >= SHORT_CLAIM_TERMS else f"{self.question} {claim}"
@@ -283,16 +294,43 @@ def render(text: str, checker: Checker, final: bool = True,
         markers = "".join(f"[{numbering[n]}]" for n in dict.fromkeys(kept))
         edits.append((ws, g.end, text[ws:g.start] + markers if markers else ""))
     if final:
-        for i, piece in enumerate(pieces):
-            if i not in supported and _needs_support(piece.text):
-                result.unsupported.append(piece.text)
-                edits.append((_mark_at(text, piece), _mark_at(text, piece), UNVERIFIED))
+        edits += _attach_or_mark(text, pieces, supported, checker, numbering, result)
     result.text = _apply(text[:stop], sorted(e for e in edits if e[1] <= stop))
-    if final:
-        result.text = result.text.strip()
     result.cited = list(numbering)
+    if final:
+        _renumber_in_reading_order(result)
     result.supported = len(supported)
     return result
+
+
+def _attach_or_mark(text: str, pieces: list[Piece], supported: set[int], checker: Checker,
+                    numbering: dict[int, int], result: Checked) -> list[tuple[int, int, str]]:
+    """A claim without a kept citation gets the given sentence that passes the same checks
+    (models often write a right answer without its marker), or is marked "(unverified)"."""
+    edits = []
+    for i, piece in enumerate(pieces):
+        if i in supported or not _needs_support(piece.text):
+            continue
+        at = _mark_at(text, piece)
+        n = checker.best_source(piece.text)
+        if n is None:
+            result.unsupported.append(piece.text)
+            edits.append((at, at, UNVERIFIED))
+        else:
+            numbering.setdefault(n, len(numbering) + 1)
+            supported.add(i)
+            result.attached.append({"n": n, "claim": piece.text})
+            edits.append((at, at, f" [{numbering[n]}]"))
+    return edits
+
+
+def _renumber_in_reading_order(result: Checked) -> None:
+    """After attaching, [2] may come before [1]: number the citations by first appearance."""
+    result.text = result.text.strip()
+    order = list(dict.fromkeys(int(m.group(1)) for m in _RENDERED.finditer(result.text)))
+    new = {old: i for i, old in enumerate(order, start=1)}
+    result.text = _RENDERED.sub(lambda m: f"[{new[int(m.group(1))]}]", result.text)
+    result.cited = [result.cited[old - 1] for old in order]
 
 
 def _owner(g: Group, pieces: list[Piece]) -> int | None:

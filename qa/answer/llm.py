@@ -136,6 +136,7 @@ class LLMAnswerer:
     def _conclude(self, question: str, candidates: list[Candidate], sources: list[Candidate],
                   checked: Any, extra: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         extra = {**extra, "removed_citations": checked.removed,
+                 "attached_citations": checked.attached,
                  "unsupported_claims": checked.unsupported}
         if is_refusal(extra["llm_text"], ABSTAIN_MESSAGE):
             yield "answer", Answer(question=question, text=ABSTAIN_MESSAGE, abstained=True,
