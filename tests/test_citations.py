@@ -99,6 +99,7 @@ def test_names_numbers_and_acronyms_found_in_sources() -> None:
     assert missing_facts("The UK and Germany will chair it", [SOURCES[2]]) == []
     assert missing_facts("The UK said 200 planners", [SOURCES[0]]) == ["200"]  # UK: United Kingdom
     assert missing_facts("In 2025 Ukrainian planners", [SOURCES[1]]) == []  # date; Ukraine
+    assert missing_facts("Ukraine-European planners", [SOURCES[1]]) == []  # hyphenated parts
 
 
 def test_each_claim_checked_against_its_own_citation() -> None:

@@ -229,6 +229,8 @@ def _word_present(name: str, words: set[str]) -> bool:
     """Ukrainian ~ Ukraine: a long name matches a word sharing all but its last three letters."""
     if name in words:
         return True
+    if "-" in name or "'" in name or "’" in name:  # German-language: each part
+        return all(_word_present(p, words) for p in re.split(r"[-'’]+", name) if p)
     k = len(name) if len(name) <= 5 else max(5, len(name) - 3)
     return any(w.startswith(name[:k]) for w in words if len(w) >= k)
 
@@ -355,7 +357,7 @@ def _needs_support(claim: str) -> bool:
 
 def _mark_at(text: str, piece: Piece) -> int:
     end = piece.start + len(text[piece.start:piece.end].rstrip())
-    while end > piece.start and text[end - 1] in ".!?\"'”’)":
+    while end > piece.start and text[end - 1] in ".!?\"'”’":
         end -= 1
     return end
 
