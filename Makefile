@@ -1,6 +1,7 @@
 # The two commands of the README:
-#   make run    install, index seeds/ into index/ if missing or stale, start the chat
-#   make test   install the development dependencies and run the whole test suite
+#   make run    install, index seeds/ into index/ if missing or stale, start the web app (qa serve)
+#   make test   install the development dependencies (and Debian's Chromium for the browser
+#               tests) and run the whole test suite
 # Installs go into .venv/ (created on first use). torch is installed first from its CPU wheel,
 # so that nothing pulls the multi-gigabyte CUDA build.
 
@@ -10,14 +11,29 @@ PY := $(VENV)/bin/python
 QA := $(VENV)/bin/qa
 TORCH ?= torch==2.13.0
 
-.PHONY: run test install install-dev install-llm lint clean-index
+.PHONY: run chat test install install-dev install-llm lint clean-index browser-deps
 
 run: $(VENV)/.installed
 	$(QA) index seeds
+	$(QA) serve
+
+chat: $(VENV)/.installed
+	$(QA) index seeds
 	$(QA) chat
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser-deps
 	$(PY) -m pytest
+
+# Debian's Chromium + ChromeDriver for the browser tests (Playwright drives /usr/bin/chromium;
+# no browser is ever downloaded). Idempotent: apt runs only when one of them is missing.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  echo "chromium and chromedriver present"; \
+	else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -42,7 +58,7 @@ $(VENV)/.installed-llm: $(VENV)/.installed
 	touch $@
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check qa tests
+	$(VENV)/bin/ruff check qa ui tests
 	$(VENV)/bin/mypy qa
 
 clean-index:

@@ -15,6 +15,12 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
+from qa.eval_report import format_comparison as format_eval_comparison
+from qa.eval_report import format_summary as format_eval_summary
+from qa.eval_report import load_metrics as load_eval_metrics
+from qa.eval_report import write_report as write_eval_report
+from qa.evaluate import EvalItem, EvalResult, run_eval
+from qa.evaluate import load_dataset as load_eval_dataset
 from qa.followup import condense
 from qa.index import Index
 from qa.indexer import IndexReport, Progress, index_articles, index_paths, remove_articles
@@ -32,6 +38,8 @@ __all__ = [
     "ConfigError",
     "DependencyError",
     "Embedder",
+    "EvalItem",
+    "EvalResult",
     "FakeEmbedder",
     "Hit",
     "HybridRetriever",
@@ -47,10 +55,16 @@ __all__ = [
     "build_article",
     "check_question",
     "condense",
+    "format_eval_comparison",
+    "format_eval_summary",
     "index_articles",
     "index_paths",
+    "load_eval_dataset",
+    "load_eval_metrics",
     "load_settings",
     "make_embedder",
     "read_articles",
     "remove_articles",
+    "run_eval",
+    "write_eval_report",
 ]

@@ -9,6 +9,7 @@ once, and is safe to share between threads: the web server uses one for all requ
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from qa.answer.evidence import load_candidates
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, make_embedder
-from qa.errors import ConfigError, InputError
+from qa.errors import ConfigError, DependencyError, InputError
 from qa.followup import Message, condense
 from qa.index import Index
 from qa.retrieve import HybridRetriever, document_to_hit
@@ -53,6 +54,9 @@ class Assistant:
         if self.embedder.name != self.index.meta()["model"]:
             self.settings.embedding.model = self.embedder.name
             self.index._check_readable()  # raises the clear mismatch error
+        use_threads = getattr(self.embedder, "use_threads", None)
+        if use_threads:  # answering encodes one short text at a time: see embedding.query_threads
+            use_threads(self.settings.embedding.query_threads)
         self._answerers: dict[str, Any] = {"extractive": ExtractiveAnswerer(self.settings)}
         self._answerers.update(answerers or {})
         self._embed_cached = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_one)
@@ -86,8 +90,12 @@ class Assistant:
 
     def _make_answerer(self, mode: str) -> Any:
         if mode == "llm":
-            from qa.answer import llm  # optional extra: qa[llm]
-
+            try:
+                llm = importlib.import_module("qa.answer.llm")
+            except ImportError as exc:
+                raise DependencyError(
+                    f"llm mode needs the optional extra: pip install -e '.[llm]' ({exc})"
+                ) from None
             return llm.LLMAnswerer(self.settings, embed=self.embed_query)
         raise ConfigError(f"unknown answer mode {mode!r}; use extractive or llm")
 
@@ -166,6 +174,14 @@ class Assistant:
             for i, word in enumerate(result.text.split(" ")):
                 yield "token", ("" if i == 0 else " ") + word
         yield "answer", self._finish(state, result, _ms(t0))
+
+    def clear_caches(self) -> None:
+        """Forget cached query vectors and entities (benchmarks measure uncached questions)."""
+        self._embed_cached.cache_clear()
+        for answerer in self._answerers.values():
+            clear = getattr(answerer, "clear_cache", None)
+            if clear:
+                clear()
 
     def close(self) -> None:
         self.index.close()

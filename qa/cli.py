@@ -102,6 +102,7 @@ class _ProgressBar:
             from tqdm import tqdm
 
             self._bar = tqdm(total=state.articles_total, unit="article", file=sys.stderr)
+        assert self._bar is not None
         secs = max(state.seconds, 1e-9)
         self._bar.n = state.articles
         self._bar.set_postfix_str(
@@ -201,12 +202,111 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
                     click.echo(value, nl=False)
                 elif kind == "answer":
                     final = value
+            assert final is not None
             click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
         history += [{"role": "user", "content": question},
                     {"role": "assistant", "content": final.text}]
+
+
+# ------------------------------------------------------------------ eval
+
+
+@main.command(name="eval")
+@click.argument("dataset", required=False, type=click.Path(path_type=Path))
+@index_dir_option
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None,
+              help="Answerer (default: extractive).")
+@click.option("-k", type=click.IntRange(1, 100), default=None, help="Chunks to retrieve (default 5).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Write report.md, report.json, questions.jsonl and report.png here.")
+@click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None,
+              metavar="A.json B.json", help="Print two saved runs side by side instead.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@handle_errors
+def eval_(dataset: Path | None, index_dir: Path | None, mode: str | None, k: int | None, as_json: bool,
+          report_dir: Path | None, compare: tuple[Path, Path] | None, quiet: bool) -> None:
+    """Score answers on DATASET.jsonl (question, answers[, article_id, article_text])."""
+    from qa import (
+        format_eval_comparison,
+        format_eval_summary,
+        load_eval_metrics,
+        run_eval,
+        write_eval_report,
+    )
+
+    if compare:
+        a, b = (load_eval_metrics(p) for p in compare)
+        click.echo(format_eval_comparison(a, b, (compare[0].name if compare[0].name != compare[1].name
+                                                  else str(compare[0]), str(compare[1]))))
+        return
+    if dataset is None:
+        raise click.UsageError("give a DATASET.jsonl to evaluate, or --compare A.json B.json")
+    with _EvalBar(disabled=quiet or as_json) as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_eval(dataset, _settings(index_dir), mode=mode, k=k, progress=bar.update)
+    if report_dir is not None:
+        write_eval_report(result, report_dir)
+    if as_json:
+        click.echo(json.dumps(result.summary(), ensure_ascii=False))
+        return
+    click.echo(format_eval_summary(result.metrics))
+    if report_dir is not None:
+        click.echo(f"report written to {report_dir}/ (report.md, report.json, questions.jsonl, report.png)")
+
+
+class _EvalBar:
+    """One tqdm bar per stage (indexing the dataset's articles, asking), with an ETA, on stderr."""
+
+    def __init__(self, disabled: bool) -> None:
+        self.disabled = disabled
+        self._bar: Any = None
+        self._stage = ""
+
+    def __enter__(self) -> _EvalBar:
+        return self
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if self.disabled:
+            return
+        if stage != self._stage:
+            from tqdm import tqdm
+
+            self.__exit__()
+            unit = "article" if stage == "index" else "question"
+            desc = "indexing" if stage == "index" else "asking"
+            self._bar = tqdm(total=total, initial=done, unit=unit, desc=desc, file=sys.stderr)
+            self._stage = stage
+        self._bar.update(done - self._bar.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+# ------------------------------------------------------------------ serve
+
+
+@main.command()
+@index_dir_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1; QA_SERVER__HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 7860; QA_SERVER__PORT).")
+@click.option("--root-path", default=None,
+              help="Public URL prefix behind a reverse proxy, e.g. /qa (QA_SERVER__ROOT_PATH).")
+@handle_errors
+def serve(index_dir: Path | None, host: str | None, port: int | None, root_path: str | None) -> None:
+    """Start the web app: the chat page at / and the HTTP API at /api (see the README)."""
+    from ui.server import serve as run_server
+
+    given = {"host": host, "port": port, "root_path": root_path}
+    settings = _settings(index_dir, server={k: v for k, v in given.items() if v is not None})
+    click.echo(f"Loading the index in {settings.index.dir}/ and the models…", err=True)
+    run_server(settings, on_ready=lambda url, secs: click.echo(
+        f"Ready in {secs:.1f}s: {url}/ (chat), {url}/api/ask (HTTP API). Ctrl-C to stop.", err=True))
 
 
 # ------------------------------------------------------------------ info / remove
@@ -220,13 +320,11 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
 def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
     """Show what the index holds."""
     from qa import Index
-    from qa.store import list_articles
 
     index = Index.open(_settings(index_dir))
     data = index.info()
     if articles:
-        data["article_list"] = [dict(zip(("id", "title", "date", "source"), row, strict=True))
-                                for row in list_articles(index._con())]
+        data["article_list"] = index.articles()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

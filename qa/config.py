@@ -47,6 +47,11 @@ class EmbeddingSettings(_Section):
     )
     batch_size: int = Field(64, ge=1, description="Sentences per encoder batch.")
     device: str = Field("cpu", description="torch device for the encoder.")
+    query_threads: int = Field(
+        1, ge=0,
+        description="torch threads while answering (0: torch's default). One thread encodes a short "
+        "question fastest and does not stall when other processes keep the cores busy.",
+    )
 
 
 class ChunkingSettings(_Section):

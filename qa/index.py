@@ -179,6 +179,12 @@ class Index:
             "size_bytes": size,
         }
 
+    def articles(self) -> list[dict]:
+        """id, title, date and source of every stored article (for listings and filters)."""
+        with self.snapshot() as reader:
+            rows = store.list_articles(reader.con)
+        return [dict(zip(("id", "title", "date", "source"), row, strict=True)) for row in rows]
+
     # ------------------------------------------------------------ writing
 
     def write(self, prepared: Sequence[PreparedArticle], remove: Sequence[str] = ()) -> None:

@@ -135,7 +135,7 @@ def _read_jsonl(text: str, path: Path) -> Iterator[Article]:
         title, _, blocks = _parse_plain(row["text"], first_line_is_title=not row.get("title"))
         article = build_article(
             blocks,
-            title=str(row.get("title") or title),
+            title=_opt_str(row.get("title")) or title,
             article_id=str(row.get("id") or content_id(row["text"])),
             date=_opt_str(row.get("date")),
             source=_opt_str(row.get("source")),
@@ -164,11 +164,19 @@ def _parse_plain(text: str, first_line_is_title: bool = True) -> tuple[str | Non
     ]
     blocks = [b for b in blocks if b]
     title = None
-    # The first line is the headline, unless it is all there is.
-    if first_line_is_title and sum(len(b) for b in blocks) > 1:
+    # The first line is the headline when it looks like one and is not all there is; a first
+    # line that is a paragraph stays in the body (the title is then derived from it).
+    if first_line_is_title and sum(len(b) for b in blocks) > 1 and _looks_like_headline(blocks[0][0].text):
         title = blocks[0].pop(0).text
         blocks = [b for b in blocks if b]
     return title, {}, blocks
+
+
+HEADLINE_MAX_WORDS = 25
+
+
+def _looks_like_headline(line: str) -> bool:
+    return len(line.split()) <= HEADLINE_MAX_WORDS and not re.search(r"[.!?][\"”’')]*$", line)
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

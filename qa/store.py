@@ -147,8 +147,10 @@ def get_article(con: sqlite3.Connection, article_id: str) -> Article | None:
     ).fetchone()
     if row is None:
         return None
-    captions = tuple(tuple(c) for c in json.loads(row[7]))
-    return Article(*row[:7], captions=captions)  # type: ignore[arg-type]
+    aid, title, text, date, source, url, path, captions = row
+    spans = tuple((int(s), int(e)) for s, e in json.loads(captions))
+    return Article(id=aid, title=title, text=text, date=date, source=source, url=url, path=path,
+                   captions=spans)
 
 
 def list_articles(con: sqlite3.Connection) -> list[tuple[str, str, str | None, str | None]]:

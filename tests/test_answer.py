@@ -6,7 +6,8 @@ import numpy as np
 
 from qa import ABSTAIN_MESSAGE, Article, Sentence
 from qa.answer.evidence import Candidate, score_sentences, stem
-from qa.answer.extractive import Entity, ExtractiveAnswerer, expected_labels
+from qa.answer.extractive import Entity, ExtractiveAnswerer
+from qa.answer.question import expected_labels
 
 
 def fake_entities(text: str) -> list[Entity]:
@@ -93,3 +94,59 @@ def test_scoring_mixes_dense_and_lexical() -> None:
 def test_light_stemmer() -> None:
     assert stem("chaired") == stem("chairing") == stem("chairs") == "chair"
     assert stem("planned") == "plan"
+
+
+def test_question_kinds_with_words_between() -> None:
+    assert expected_labels("Which news agency could not verify it?")[0] == "ORG"
+    assert expected_labels("Which two nations will preside?")[0] == "GPE"
+    assert expected_labels("Who is the Kremlin spokesman?") == ("PERSON", "ORG")
+
+
+def test_how_many_needs_the_counted_thing(settings) -> None:
+    result = answerer(settings).answer("How many troops will be deployed?", [
+        cand("Ministers from 30 countries discussed deploying troops.", 0.9),
+    ])
+    assert result.abstained  # 30 counts countries, not troops
+    result = answerer(settings).answer("How many countries sent ministers?", [
+        cand("Ministers from 30 countries discussed deploying troops.", 0.9),
+    ])
+    assert result.text.startswith("30")
+
+
+def test_named_terms_in_the_question_must_be_supported(settings) -> None:
+    settings.answer.abstain_threshold = 0.5
+    result = answerer(settings).answer("Who is the German defence minister?", [
+        cand("The British defence minister Anna Smith spoke.", 0.6),
+    ])
+    assert result.abstained
+
+
+def test_coordinated_entities_form_one_answer(settings) -> None:
+    def countries(text):
+        import re as _re
+        return [Entity(m.group(), "GPE", m.start(), m.end())
+                for m in _re.finditer(r"\b(?:the UK|Germany|France)\b", text)]
+
+    result = ExtractiveAnswerer(settings, entities=countries).answer(
+        "Who will chair the meeting?", [cand("That meeting will be chaired by the UK and Germany.", 0.8)])
+    assert result.text.startswith("the UK and Germany")
+
+
+def test_llm_mode_without_its_module_is_a_clear_error(seed_index, fake_embedder, monkeypatch) -> None:
+    import builtins
+
+    import pytest
+
+    from qa import Assistant, DependencyError
+
+    real_import = builtins.__import__
+
+    def no_llm(name, *args, **kwargs):
+        if name.startswith("qa.answer.llm"):
+            raise ImportError("No module named 'xllamacpp'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_llm)
+    monkeypatch.setattr("importlib.import_module", lambda name: no_llm(name))
+    with pytest.raises(DependencyError, match=r"pip install -e '\.\[llm\]'"):
+        Assistant(seed_index, embedder=fake_embedder).ask("Who?", mode="llm")

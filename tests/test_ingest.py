@@ -126,3 +126,15 @@ def test_unsupported_or_missing_file(tmp_path: Path) -> None:
         list(iter_files([tmp_path / "doc.pdf"]))
     with pytest.raises(InputError, match="no such file"):
         list(iter_files([tmp_path / "missing.txt"]))
+
+
+def test_first_line_is_a_title_only_when_it_looks_like_a_headline(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    paragraph = "The council met on Monday and voted to close the old bridge for repairs."
+    path.write_text(json.dumps({"id": "p", "text": paragraph + "\n\nIt reopens in May."}) + "\n")
+    article = one(path)
+    assert article.text.startswith(paragraph)  # a paragraph is never lost into the title
+    assert article.title.startswith("The council met")
+    path.write_text(json.dumps({"id": "h", "text": "Bridge to close\n\nThe council voted."}) + "\n")
+    article = one(path)
+    assert article.title == "Bridge to close" and article.text == "The council voted."

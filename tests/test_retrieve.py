@@ -42,3 +42,20 @@ def test_source_and_date_filters(settings, fake_embedder) -> None:
     assert ids(date_from="2025-02-01") == {"b"}
     assert ids(date_to="2025-01-10") == {"a"}
     assert ids(source="Nobody") == set()
+
+
+def test_assistant_sets_query_threads_on_the_embedder(seed_index) -> None:
+    from qa import FakeEmbedder
+
+    class ThreadAware(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__(name="fake-hash")
+            self.threads: list[int] = []
+
+        def use_threads(self, n: int) -> None:
+            self.threads.append(n)
+
+    seed_index.embedding.query_threads = 1
+    embedder = ThreadAware()
+    Assistant(seed_index, embedder=embedder)
+    assert embedder.threads == [1]

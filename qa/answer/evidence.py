@@ -35,11 +35,12 @@ class Candidate:
     dense: float
     lexical: float
     score: float
+    context: str = ""  # the sentence before, which news often leans on ("That meeting...")
 
 
 def load_candidates(index: Index, hits: list[Hit], question: str, qvec: np.ndarray) -> list[Candidate]:
     """Every sentence of the hit chunks, once, scored and sorted best first."""
-    rows: list[tuple[Sentence, Article, int, np.ndarray]] = []
+    rows: list[tuple[Sentence, Article, int, np.ndarray, str]] = []
     seen: set[tuple[str, int]] = set()
     with index.snapshot() as reader:
         articles: dict[str, Article | None] = {}
@@ -79,7 +80,7 @@ def score_sentences(question, qvec, rows) -> list[Candidate]:
         score = DENSE_WEIGHT * float(d) + LEXICAL_WEIGHT * lexical + RANK_BONUS / (1 + rank)
         if sentence.is_caption:
             score -= CAPTION_PENALTY
-        out.append(Candidate(sentence, article, rank, float(d), lexical, score))
+        out.append(Candidate(sentence, article, rank, float(d), lexical, score, context))
     out.sort(key=lambda c: -c.score)
     return out
 

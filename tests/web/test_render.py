@@ -1,0 +1,63 @@
+"""The chat HTML is built only from escaped strings."""
+
+from __future__ import annotations
+
+import re
+
+from ui import render
+
+ARTICLE = "Headline\n\nFirst sentence. The <b>chair</b> was Ann & Bob.\nSecond line.\n\nOther paragraph."
+START = ARTICLE.index("The <b>")
+END = ARTICLE.index("Bob.") + 4
+CITATION = {"n": 1, "article_id": "a1", "title": "T <script>x</script>", "date": "2025-04-10",
+            "source": "Wire & Co", "sentence": ARTICLE[START:END], "start": START, "end": END}
+ANSWER = {"question": "q", "answer": "Ann & Bob [1] [7]", "abstained": False, "citations": [CITATION]}
+
+
+def tags(html: str) -> set[str]:
+    return set(re.findall(r"<([a-z]+)", html))
+
+
+def test_answer_links_markers_and_footnotes():
+    html = render.answer_html(ANSWER, "m1", lambda _id: ARTICLE)
+    assert '<a class="qa-ref" href="#m1-fn-1"' in html
+    assert "[7]" in html and 'href="#m1-fn-7"' not in html  # no such citation: left as text
+    assert '<details class="qa-fn" id="m1-fn-1">' in html
+    assert "<mark>The &lt;b&gt;chair&lt;/b&gt; was Ann &amp; Bob.</mark>" in html
+    assert "First sentence. <mark>" in html and "</mark>\nSecond line." in html  # its paragraph only
+    assert "Other paragraph" not in html and "Headline" not in html
+    assert "T &lt;script&gt;x&lt;/script&gt;" in html and "2025-04-10" in html and "Wire &amp; Co" in html
+    assert tags(html) <= {"div", "p", "a", "details", "summary", "span", "strong", "blockquote", "mark"}
+
+
+def test_changed_article_shows_the_sentence_alone():
+    html = render.answer_html(ANSWER, "m1", lambda _id: "something else entirely")
+    assert "<mark>The &lt;b&gt;chair&lt;/b&gt; was Ann &amp; Bob.</mark></blockquote>" in html
+    assert "<mark>" in render.answer_html(ANSWER, "m1", lambda _id: None)
+
+
+def test_abstention_is_marked_and_has_no_footnotes():
+    html = render.answer_html({"answer": "I could not find this.", "abstained": True, "citations": []},
+                              "m2", lambda _id: None)
+    assert "qa-abstained" in html and "Not found in the indexed articles" in html
+    assert "<details" not in html
+
+
+def test_user_text_errors_status_and_stream_are_escaped():
+    payload = "<img src=x onerror=alert(1)>"
+    for html in (render.user_html(payload), render.error_html(payload), render.streaming_html(payload),
+                 render.status_html([payload])):
+        assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_sources_list_each_article_once():
+    other = {**CITATION, "n": 2, "article_id": "a2", "title": "Second"}
+    html = render.sources_html([CITATION, {**CITATION, "n": 3}, other])
+    assert html.count("<li>") == 2 and "Second" in html
+    assert "<script>" not in html
+    assert "listed here" in render.sources_html([])
+
+
+def test_paragraph_around():
+    expected = ("First sentence. ", ARTICLE[START:END], "\nSecond line.")
+    assert render.paragraph_around(ARTICLE, START, END) == expected
