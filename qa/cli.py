@@ -195,14 +195,17 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
             break
         try:
             click.echo("qa> ", nl=False)
-            final = None
+            final, streamed = None, ""
             for kind, value in assistant.stream(question, history, k=k, mode=mode,
                                                 filters=_filters(source, date_from, date_to)):
                 if kind == "token":
+                    streamed += value
                     click.echo(value, nl=False)
                 elif kind == "answer":
                     final = value
             assert final is not None
+            if final.text.strip() != streamed.strip():  # citation checks changed the answer
+                click.echo(f"\nchecked answer: {final.text}", nl=False)
             click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)

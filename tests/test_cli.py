@@ -86,3 +86,16 @@ def test_chat_follow_up(runner, seed_index) -> None:
     result = runner.invoke(main, ["chat", "--index-dir", str(seed_index.index.dir)], input=questions)
     assert result.exit_code == 0, result.output
     assert result.output.count("qa> ") == 2 and "200" in result.output
+
+
+def test_chat_prints_the_checked_answer_when_it_differs(runner, seed_index, monkeypatch) -> None:
+    from qa import Answer, Assistant
+
+    def stream(self, question, history=None, **kwargs):
+        yield "token", "Made up [1]"
+        yield "answer", Answer(question=question, text="I could not find this in the indexed articles.",
+                               abstained=True)
+
+    monkeypatch.setattr(Assistant, "stream", stream)
+    result = runner.invoke(main, ["chat", "--index-dir", str(seed_index.index.dir)], input="Who?\n\n")
+    assert "checked answer: I could not find this" in result.output

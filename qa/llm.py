@@ -1,0 +1,96 @@
+"""Chat models for the ``llm`` answer mode, chosen by ``settings.llm.provider``.
+
+- ``local``: a GGUF file run in-process (``qa.llm_local``); by default the packaged
+  Qwen2.5-Coder-1.5B-Instruct, joined once into ``llm.cache_dir``.
+- ``openai``: any OpenAI-compatible endpoint (Ollama, llama.cpp's server, vLLM, hosted APIs)
+  through ``langchain-openai``.
+
+Models are heavy, so each configuration is built once per process and shared (thread-safe).
+Both providers are optional extras: ``pip install -e '.[llm]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
+
+from qa.config import LLMSettings
+from qa.errors import ConfigError, DependencyError
+
+INSTALL_LLM = "pip install -e '.[llm]'"
+_models: dict[tuple[Any, ...], BaseChatModel] = {}
+_lock = threading.Lock()
+
+
+def chat_model(settings: LLMSettings) -> BaseChatModel:
+    """The chat model these settings name, built on first use and reused afterwards."""
+    key = _key(settings)
+    with _lock:
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = _build(settings)
+        return model
+
+
+def _key(s: LLMSettings) -> tuple[Any, ...]:
+    if s.provider == "local":
+        return ("local", str(s.gguf_path or s.cache_dir), s.threads, s.n_ctx, s.max_tokens,
+                s.temperature)
+    return ("openai", s.base_url, s.model, s.api_key_env, s.max_tokens, s.temperature)
+
+
+def _build(s: LLMSettings) -> BaseChatModel:
+    return _local(s) if s.provider == "local" else _openai(s)
+
+
+def _local(s: LLMSettings) -> BaseChatModel:
+    try:
+        from qa.llm_local import LlamaCppChat, packaged_gguf
+    except ImportError as exc:  # pragma: no cover - langchain-core is a base dependency
+        raise DependencyError(f"the local LLM needs its extra: {INSTALL_LLM}") from exc
+    if importlib_missing("xllamacpp"):
+        raise DependencyError(f"llm mode (provider local) needs xllamacpp: {INSTALL_LLM}")
+    if s.gguf_path is not None:
+        if not s.gguf_path.is_file():
+            raise ConfigError(f"llm.gguf_path {str(s.gguf_path)!r} is not a file "
+                              "[QA_LLM__GGUF_PATH]")
+        path = s.gguf_path
+    else:
+        path = packaged_gguf(s.cache_dir)
+    return LlamaCppChat(model_path=str(path), n_threads=s.threads, n_ctx=s.n_ctx,
+                        max_tokens=s.max_tokens, temperature=s.temperature)
+
+
+def _openai(s: LLMSettings) -> BaseChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise DependencyError(f"llm mode (provider openai) needs langchain-openai: {INSTALL_LLM}"
+                              ) from exc
+    if not s.model:
+        raise ConfigError("llm.model is required for provider openai [QA_LLM__MODEL]")
+    key = os.environ.get(s.api_key_env)
+    if not key and not s.base_url:
+        raise ConfigError(f"provider openai without llm.base_url needs an API key in "
+                          f"${s.api_key_env} (llm.api_key_env)")
+    # Local servers (Ollama, llama.cpp, vLLM) accept any key; the client insists on one.
+    return ChatOpenAI(model=s.model, base_url=s.base_url, api_key=SecretStr(key or "unused"),
+                      temperature=s.temperature, max_completion_tokens=s.max_tokens,
+                      max_retries=1)
+
+
+def importlib_missing(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is None
+
+
+def warm_up(model: BaseChatModel) -> None:
+    """Load a local model now (no-op for remote ones), so the first answer does not pay it."""
+    load = getattr(model, "load", None)
+    if callable(load):
+        load()
