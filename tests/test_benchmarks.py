@@ -43,7 +43,8 @@ def test_ingest_benchmark_runs(tmp_path) -> None:
 
 def test_query_latency_benchmark_runs(tmp_path) -> None:
     figures = run("query_latency", tmp_path)
-    assert [r["index"] for r in figures["dense_search"]] == ["flat (exact)", "HNSW"]
+    kinds = [r["index"] for r in figures["dense_search"]]
+    assert kinds[0] == "flat (exact)" and all(k.startswith("HNSW ef=") for k in kinds[1:])
     assert all(0 <= r["recall_at_10"] <= 1 for r in figures["dense_search"])
     assert {"embed", "search", "answer", "ask"} <= figures["end_to_end"][0].keys()
 
