@@ -17,6 +17,17 @@ XQUAD = DATA / "xquad_en_sample.jsonl"
 REAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def scratch(prefix: str) -> Path:
+    """A temporary folder removed when the benchmark exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def quiet() -> None:
     """Benchmarks print figures, not library chatter."""
     warnings.simplefilter("ignore")

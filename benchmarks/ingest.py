@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import REAL_MODEL, median, print_table, quiet, settings_for, write_json
+from benchmarks.common import REAL_MODEL, median, print_table, quiet, scratch, settings_for, write_json
 from benchmarks.corpus import generate, write_jsonl
 
 TARGET_RATIO = 0.85
@@ -53,7 +52,7 @@ def run(articles: int, model: str, part: int, sample: float, seed: int, json_out
     quiet()
     from qa import index_paths, make_embedder
 
-    work = Path(tempfile.mkdtemp(prefix="qa-bench-ingest-"))
+    work = scratch("qa-bench-ingest-")
     rows = generate(articles, seed)
     parts = [write_jsonl(rows[i : i + part], work / f"part{i // part:03d}.jsonl")
              for i in range(0, len(rows), part)]

@@ -21,13 +21,22 @@ Both sides get the same article texts (the cleaned text ``qa`` stores).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from benchmarks import corpus
-from benchmarks.common import REAL_MODEL, ROOT, SEED_EVAL, XQUAD, print_table, quiet, settings_for, write_json
+from benchmarks.common import (
+    REAL_MODEL,
+    ROOT,
+    SEED_EVAL,
+    XQUAD,
+    print_table,
+    quiet,
+    scratch,
+    settings_for,
+    write_json,
+)
 
 CHUNK_SIZE, CHUNK_OVERLAP, K = 1000, 200, 5
 
@@ -125,7 +134,7 @@ def run(args: argparse.Namespace) -> dict:
     from qa.embeddings import packaged_model_path
 
     lc_model = packaged_model_path(REAL_MODEL)
-    work = Path(tempfile.mkdtemp(prefix="qa-bench-langchain-"))
+    work = scratch("qa-bench-langchain-")
     lc = LangChainRecipe(lc_model)
     times = ingest_race(lc, args.model, args.articles, args.parts, work)
     figures: dict = {"model": args.model, "articles": args.articles, "ingest_seconds": times,

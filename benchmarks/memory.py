@@ -20,11 +20,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import REAL_MODEL, ROOT, median, print_table, quiet, write_json
+from benchmarks.common import REAL_MODEL, ROOT, median, print_table, quiet, scratch, write_json
 from benchmarks.query_latency import ensure_corpus_index
 
 MILLION = 1_000_000
@@ -151,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.model = "fake-hash" if args.model == REAL_MODEL else args.model
-        args.index_dir = Path(tempfile.mkdtemp(prefix="qa-bench-quick-")) / "index"
+        args.index_dir = scratch("qa-bench-quick-") / "index"
         args.articles, args.vectors, args.repeat = 40, 5_000, 1
     run(args)
 

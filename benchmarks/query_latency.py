@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import corpus
-from benchmarks.common import REAL_MODEL, percentile, print_table, quiet, settings_for, write_json
+from benchmarks.common import REAL_MODEL, percentile, print_table, quiet, scratch, settings_for, write_json
 
 TARGET_ASK_P50_MS = 50.0
 TARGET_SEARCH_1M_MS = 10.0
@@ -64,7 +64,7 @@ def ensure_corpus_index(index_dir: Path, model: str, articles: int) -> Path:
     from qa import index_paths
 
     print(f"building {index_dir} from {articles} generated articles (once) ...", flush=True)
-    work = Path(tempfile.mkdtemp(prefix="qa-bench-corpus-"))
+    work = scratch("qa-bench-corpus-")
     jsonl = corpus.write_jsonl(corpus.generate(articles), work / "corpus.jsonl")
     index_paths([jsonl], settings_for(index_dir, model))
     return index_dir
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> dict:
     questions = make_questions(args.questions, seed=1)
     warm = make_questions(20, seed=2)
     source = ensure_corpus_index(args.index_dir, args.model, args.articles)
-    work = Path(tempfile.mkdtemp(prefix="qa-bench-latency-"))
+    work = scratch("qa-bench-latency-")
     figures: dict = {"model": args.model, "end_to_end": [], "dense_search": []}
     rows = []
     for target in args.e2e_chunks:
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.model = "fake-hash" if args.model == REAL_MODEL else args.model
-        args.index_dir = Path(tempfile.mkdtemp(prefix="qa-bench-quick-")) / "index"
+        args.index_dir = scratch("qa-bench-quick-") / "index"
         args.articles, args.questions = 60, 20
         args.e2e_chunks, args.sizes = [100, 300], [1_000, 3_000]
         args.approximate_above = args.approximate_above or 2_000
