@@ -54,9 +54,6 @@ class Assistant:
         if self.embedder.name != self.index.meta()["model"]:
             self.settings.embedding.model = self.embedder.name
             self.index._check_readable()  # raises the clear mismatch error
-        use_threads = getattr(self.embedder, "use_threads", None)
-        if use_threads:  # answering encodes one short text at a time: see embedding.query_threads
-            use_threads(self.settings.embedding.query_threads)
         self._answerers: dict[str, Any] = {"extractive": ExtractiveAnswerer(self.settings)}
         self._answerers.update(answerers or {})
         self._embed_cached = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_one)

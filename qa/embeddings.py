@@ -53,13 +53,6 @@ class SentenceTransformerEmbedder:
             self._dim = int(getter())
         return self._dim
 
-    def use_threads(self, threads: int) -> None:
-        """Set torch's thread count (process-wide); 0 leaves torch's default."""
-        if threads > 0:
-            import torch
-
-            torch.set_num_threads(threads)
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
         if not texts:
@@ -86,11 +79,10 @@ class SentenceTransformerEmbedder:
 # A question (or a few) is encoded on ``embedding.query_threads`` intra-op threads (default 1),
 # in whatever thread asks: splitting so little work over torch's OpenMP threads gains almost
 # nothing, and when the cores are busy its barriers wait for descheduled threads (2-core machine
-# under load: one question 480-700 ms p50 with 2 threads, 48-75 ms with one). ``use_threads``
-# (called by the Assistant) sets it for the thread that builds the assistant and the threads
-# started after it; this also covers threads that existed before, such as a server's worker pool.
-# torch's thread count is per OS thread, so it is restored in the same thread. Batches keep
-# torch's setting.
+# under load: one question 480-700 ms p50 with 2 threads, 48-75 ms with one). The count is set
+# per call, in the calling thread, and restored after it, so it covers every thread that asks
+# (a server's worker pool included) while batches, such as indexing an upload in the same
+# process, keep torch's setting.
 SMALL_INPUT = 8
 
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from langchain_core.documents import Document
 
@@ -44,18 +45,26 @@ def test_source_and_date_filters(settings, fake_embedder) -> None:
     assert ids(source="Nobody") == set()
 
 
-def test_assistant_sets_query_threads_on_the_embedder(seed_index) -> None:
-    from qa import FakeEmbedder
+def test_small_inputs_are_encoded_on_query_threads_and_batches_on_torchs() -> None:
+    import torch
 
-    class ThreadAware(FakeEmbedder):
+    from qa.config import EmbeddingSettings
+    from qa.embeddings import SMALL_INPUT, SentenceTransformerEmbedder
+
+    class RecordingModel:
+        """Stands in for the SentenceTransformer: records torch's thread count per call."""
+
         def __init__(self) -> None:
-            super().__init__(name="fake-hash")
             self.threads: list[int] = []
 
-        def use_threads(self, n: int) -> None:
-            self.threads.append(n)
+        def encode(self, texts, **kwargs):
+            self.threads.append(torch.get_num_threads())
+            return np.zeros((len(texts), 4), dtype=np.float32)
 
-    seed_index.embedding.query_threads = 1
-    embedder = ThreadAware()
-    Assistant(seed_index, embedder=embedder)
-    assert embedder.threads == [1]
+    before = torch.get_num_threads()
+    embedder = SentenceTransformerEmbedder(EmbeddingSettings(query_threads=1))
+    embedder._model, embedder._dim = RecordingModel(), 4
+    embedder.encode(["one question"])
+    embedder.encode(["sentence"] * (SMALL_INPUT + 1))
+    assert embedder._model.threads == [1, before]
+    assert torch.get_num_threads() == before  # restored after the call
