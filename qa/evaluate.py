@@ -12,7 +12,6 @@ the figures measure the system as users run it. The metrics themselves are pure 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
@@ -29,6 +28,7 @@ from qa.config import Settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import InputError
 from qa.indexer import Progress, index_paths
+from qa.ingest import content_id
 from qa.types import Answer
 
 EvalProgress = Callable[[str, int, int], None]
@@ -148,7 +148,7 @@ def _parse_row(line: str, where: str, default_id: str) -> EvalItem:
     article_text = row.get("article_text")
     article_id = _opt(row.get("article_id"))
     if article_text is not None and article_id is None:
-        article_id = "eval-" + hashlib.sha256(str(article_text).encode()).hexdigest()[:16]
+        article_id = "eval-" + content_id(str(article_text))
     return EvalItem(
         id=_opt(row.get("id")) or default_id,
         question=question,
