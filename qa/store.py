@@ -41,7 +41,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize='porter unicode61 remove_diacritics 2');
 """
 
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """a an the of in on at to for from by with and or but is are was were be been being do does
     did has have had what who whom whose which when where why how many much that this these those
     it its he she they them his her their there here as into about than then so not no nor if
@@ -237,7 +237,7 @@ def lexical_search(
 
 def fts_query(text: str) -> str:
     """An FTS5 OR-query of the question's content words, each quoted (no syntax injection)."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
     unique = list(dict.fromkeys(words))[:32]
     return " OR ".join(f'"{w}"' for w in unique)
 

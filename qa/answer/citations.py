@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from qa.answer.evidence import content_terms
-from qa.store import _STOPWORDS
+from qa.store import STOPWORDS
 
 LEXICAL_MIN = 0.4  # share of the claim's content words found in the cited sentence
 SIMILARITY_MIN = 0.35  # cosine between the claim (in the question's context) and the sentence
@@ -46,7 +46,7 @@ _HELD_TAIL = re.compile(r"(?:\s|[,;]|\[[^\[\]\n]{0,30}\]?)*$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 # Capitalised only because they open a sentence; not names to look for in the sources.
-_NOT_NAMES = _STOPWORDS | set("""according however yes also although though while both meanwhile
+_NOT_NAMES = STOPWORDS | set("""according however yes also although though while both meanwhile
     earlier later today yesterday several some many most all one after before during since because
     despite unlike instead additionally furthermore overall""".split())
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index import Index
-from qa.store import _STOPWORDS
+from qa.store import STOPWORDS
 from qa.types import Article, Hit, Sentence
 
 DENSE_WEIGHT = 0.5
@@ -106,4 +106,4 @@ def stem(word: str) -> str:
 
 
 def content_terms(text: str) -> list[str]:
-    return [stem(w) for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    return [stem(w) for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]

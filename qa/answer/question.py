@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from qa.answer.evidence import content_terms, stem
-from qa.store import _STOPWORDS
+from qa.store import STOPWORDS
 
 # Entity labels acceptable for each question kind, most wanted first.
 _EXPECTED: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
@@ -70,7 +70,7 @@ def counted_thing(question: str) -> str | None:
 def counts_thing(sentence: str, end: int, thing: str, window: int = 3) -> bool:
     """Whether the words right after a number name the counted thing ("155 Chinese citizens")."""
     after = re.findall(r"\w+", sentence[end:].lower())[:window]
-    return any(w not in _STOPWORDS and stem(w) == thing for w in after)
+    return any(w not in STOPWORDS and stem(w) == thing for w in after)
 
 
 def after_locative(sentence: str, start: int) -> bool:
