@@ -17,13 +17,13 @@ from typing import Any
 
 import gradio as gr
 
-from qa import QAError
+from qa import ARTICLE_SUFFIXES, QAError
 from ui import render
 from ui.service import SEED_EXAMPLES, ChatService, make_filters
 
 log = logging.getLogger(__name__)
 ANY_SOURCE = "(any source)"
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
+UPLOAD_TYPES = list(ARTICLE_SUFFIXES)
 
 
 def new_conversation() -> dict[str, Any]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-_MARKERS = re.compile(r"\s*\[\d+\]")
+from qa import strip_markers
+
 _lock = threading.Lock()
 
 
@@ -28,7 +28,7 @@ def feedback_row(answer: Mapping[str, Any], vote: str) -> dict[str, Any]:
     text = str(answer.get("answer", ""))
     abstained = bool(answer.get("abstained"))
     citations = list(answer.get("citations") or [])
-    gold = [] if (abstained or vote == "down") else [_MARKERS.sub("", text).strip()]
+    gold = [] if (abstained or vote == "down") else [strip_markers(text)]
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     key = f"{created}|{answer.get('question')}|{text}|{vote}"
     return {

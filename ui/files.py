@@ -14,9 +14,9 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from qa import InputError
+from qa import ARTICLE_SUFFIXES, InputError
 
-SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+SUFFIXES = ARTICLE_SUFFIXES
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME = 100
 
