@@ -22,6 +22,8 @@ from qa.eval.report import write_report as write_eval_report
 from qa.eval.runner import EvalItem, EvalResult, run_eval
 from qa.eval.runner import load_dataset as load_eval_dataset
 from qa.ingest.readers import build_article, read_articles
+from qa.llm.models import available as llm_available
+from qa.llm.queue import queue_length as llm_queue_length
 from qa.question.followup import condense
 from qa.retrieve import HybridRetriever
 from qa.store.index import Index
@@ -64,6 +66,8 @@ __all__ = [
     "index_paths",
     "load_eval_dataset",
     "load_eval_metrics",
+    "llm_available",
+    "llm_queue_length",
     "load_settings",
     "make_embedder",
     "read_articles",

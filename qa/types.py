@@ -132,6 +132,7 @@ class Answer:
     standalone_question: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     short_answer: ShortAnswer | None = None
+    note: str | None = None  # shown with the answer, e.g. why the extractive fallback answered
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``qa ask --json`` and ``POST /api/ask`` (DESIGN.md)."""
@@ -142,6 +143,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
+            "note": self.note,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

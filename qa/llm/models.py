@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from qa.config import LLMSettings
@@ -83,14 +84,46 @@ def _openai(s: LLMSettings) -> BaseChatModel:
                       max_retries=1)
 
 
+def available(s: LLMSettings) -> bool:
+    """Whether ``llm`` mode can run with these settings without an error (nothing is loaded)."""
+    if s.provider == "openai":
+        return bool(s.model) and not importlib_missing("langchain_openai") and bool(
+            s.base_url or os.environ.get(s.api_key_env))
+    if importlib_missing("xllamacpp"):
+        return False
+    if s.gguf_path is not None:
+        return s.gguf_path.is_file()
+    from qa.llm.local import packaged_available
+
+    return packaged_available(s.cache_dir)
+
+
+def structured_output(model: BaseChatModel, n_sources: int) -> dict[str, Any]:
+    """Keyword arguments that make ``model`` write the reader's JSON reply (qa.llm.structured):
+    a grammar for llama.cpp, a JSON schema for OpenAI-compatible servers, nothing for others
+    (scripted test models), whose output is parsed all the same."""
+    from qa.llm import structured
+
+    kind = getattr(model, "_llm_type", "")
+    if kind == "xllamacpp":
+        return {"grammar": structured.grammar(n_sources)}
+    if kind == "openai-chat":
+        return {"response_format": {"type": "json_schema", "json_schema": {
+            "name": "answer", "strict": True, "schema": structured.json_schema(n_sources)}}}
+    return {}
+
+
 def importlib_missing(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is None
 
 
-def warm_up(model: BaseChatModel) -> None:
-    """Load a local model now (no-op for remote ones), so the first answer does not pay it."""
+def warm_up(model: BaseChatModel, prefix: list[BaseMessage] | None = None) -> None:
+    """Load a local model now (no-op for remote ones), so the first answer does not pay it, and
+    read ``prefix`` (the fixed instructions) into llama.cpp's prompt cache."""
     load = getattr(model, "load", None)
     if callable(load):
         load()
+        if prefix:
+            model.invoke(prefix, max_tokens=1)
