@@ -10,7 +10,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from qa import ABSTAIN_MESSAGE, Assistant, FakeEmbedder, Settings, index_paths
 from qa.answer import gate
-from qa.answer.llm import NOTES, LLMAnswerer, build_messages, prefix_messages, select_sources
+from qa.answer.llm import NOTES, LLMAnswerer
+from qa.answer.prompt import build_messages, prefix_messages, select_sources
 from qa.question import analyze
 
 INJECTION = (
@@ -80,7 +81,7 @@ def test_answer_in_another_given_sentence_cites_that_sentence(
 
 def test_a_number_inside_another_number_is_not_the_answer(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
-    assistant, chat = make(seed_index, fake_embedder, reply([1], "20"))  # only "200" is there
+    assistant, _chat = make(seed_index, fake_embedder, reply([1], "20"))  # only "200" is there
     answer = assistant.ask("How many military planners have been developing plans?", mode="llm")
     assert answer.short_answer is None or answer.short_answer.text != "20"
 
@@ -196,7 +197,7 @@ def test_prompt_has_a_fixed_prefix_and_the_configured_number_of_sentences(
 
 def test_question_date_is_given_when_asked_as_of(seed_index: Settings,
                                                   fake_embedder: FakeEmbedder) -> None:
-    assistant, chat = make(seed_index, fake_embedder, "placeholder")
+    assistant, _chat = make(seed_index, fake_embedder, "placeholder")
     sources = _sources(assistant, "Who chaired the meeting?")
     messages = build_messages(analyze("Who chaired the meeting?", as_of=_date("2025-04-11")),
                               sources)
