@@ -138,7 +138,8 @@ def _read(reader: Any, turn: Any, answers: tuple[str, ...], n: int) -> dict[str,
             "fallback": answer.extra.get("fallback"), "refused": bool(answer.extra.get("refused")),
             "llm_text": answer.extra.get("llm_text"), "f1": m.f1(prediction, answers),
             "em": m.exact_match(prediction, answers), "first_s": first, "total_s": total,
-            "llm_s": (answer.extra.get("llm_ms") or 0) / 1000, "load": os.getloadavg()[0]}
+            "llm_s": (answer.extra.get("llm_ms") or 0) / 1000, "load": os.getloadavg()[0],
+            "timings": answer.extra.get("llm_timings")}
 
 
 def report(rows: list[dict[str, Any]], variants: list[int]) -> None:

@@ -164,15 +164,18 @@ def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mod
 
 
 def format_answer(answer: Any) -> str:
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("")
+    note = [f"({answer.note})"] if getattr(answer, "note", None) else []
+    return "\n".join([*note, answer.text, *format_sources(answer)])
+
+
+def format_sources(answer: Any) -> list[str]:
+    lines = [""] if answer.citations else []
     for c in answer.citations:
         kind = " (photo caption)" if c.is_caption else ""
         dated = f", {c.date}" if c.date else ""
         lines.append(f"[{c.n}] {c.sentence}")
         lines.append(f"    — {c.title}{dated}{kind}; {c.article_id} chars {c.start}-{c.end}")
-    return "\n".join(lines)
+    return lines
 
 
 @main.command()
@@ -180,10 +183,13 @@ def format_answer(answer: Any) -> str:
 @handle_errors
 def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | None,
          date_from: str | None, date_to: str | None) -> None:
-    """A terminal chat; follow-up questions use the conversation so far."""
-    from qa import InputError
+    """A terminal chat; follow-up questions use the conversation so far (default mode:
+    answer.chat_mode, llm when it is installed)."""
+    from qa import InputError, default_chat_mode
 
     assistant = _assistant(index_dir)
+    mode = mode or default_chat_mode(assistant.settings)
+    assistant.warm_up(mode)
     history: list[dict[str, str]] = []
     click.echo("Ask about the indexed articles. Empty line or Ctrl-D to quit.")
     while True:
@@ -204,9 +210,9 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
                 elif kind == "answer":
                     final = value
             assert final is not None
-            if final.text.strip() != streamed.strip():  # citation checks changed the answer
+            if not streamed.strip().endswith(final.text.strip()):  # the checks changed it
                 click.echo(f"\nchecked answer: {final.text}", nl=False)
-            click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
+            click.echo("\n" + "\n".join(format_sources(final)).lstrip("\n"))
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue

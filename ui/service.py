@@ -13,7 +13,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa import Answer, Assistant, InputError, Settings, check_question, index_paths
+from qa import (
+    Answer,
+    Assistant,
+    InputError,
+    Settings,
+    check_question,
+    default_chat_mode,
+    index_paths,
+)
 from ui import feedback, files
 
 # Offered as examples on the page: questions the shipped seed article answers.
@@ -38,17 +46,21 @@ class ChatService:
         self.settings = settings
         self.assistant = assistant or Assistant(settings)
         self._write_lock = threading.Lock()
+        self.chat_mode = default_chat_mode(settings)  # llm when installed (answer.chat_mode)
 
     # ------------------------------------------------------------ reading
 
     def warm_up(self) -> ChatService:
         self.assistant.warm_up()
+        if self.chat_mode != self.settings.answer.mode:
+            self.assistant.warm_up(self.chat_mode)
         return self
 
     def modes(self) -> list[str]:
-        """Answer modes to offer: llm only when it is configured."""
+        """Answer modes to offer: llm when the chat uses it or it is configured."""
         s = self.settings
-        llm = s.answer.mode == "llm" or s.llm.base_url is not None or s.llm.gguf_path is not None
+        llm = "llm" in (s.answer.mode, self.chat_mode) or s.llm.base_url is not None \
+            or s.llm.gguf_path is not None
         return ["extractive", "llm"] if llm else ["extractive"]
 
     def check(self, question: str) -> str:

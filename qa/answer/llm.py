@@ -156,6 +156,8 @@ class LLMAnswerer:
         kwargs = structured_output(self.chat, len(sources))
         for chunk in self.chat.stream(build_messages(asked, sources),
                                       max_tokens=self.settings.llm.max_tokens, **kwargs):
+            if timings := chunk.response_metadata.get("timings"):
+                extra["llm_timings"] = _token_counts(timings)
             raw += chunk.text
             reply = parse(raw)
             if reply.sentences is None:
@@ -275,6 +277,13 @@ def _abstained(asked: Question, mode: str, extra: dict[str, Any]) -> Answer:
 
 def _source(cand: Candidate) -> Source:
     return Source(text=cand.sentence.text, title=cand.article.title, date=cand.article.date)
+
+
+def _token_counts(timings: dict[str, Any]) -> dict[str, Any]:
+    """llama.cpp's counts: prompt tokens read from its cache and read anew, tokens written."""
+    keys = ("cache_n", "prompt_n", "prompt_ms", "predicted_n", "predicted_ms")
+    return {k: round(timings[k], 1) if isinstance(timings.get(k), float) else timings.get(k)
+            for k in keys}
 
 
 def _ms(start: float) -> float:

@@ -215,6 +215,9 @@ class LlamaCppChat(BaseChatModel):
                         if run_manager:
                             run_manager.on_llm_new_token(text)
                         yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if isinstance(item, dict) and item.get("timings"):  # the last chunk: token counts
+                    yield ChatGenerationChunk(message=AIMessageChunk(
+                        content="", response_metadata={"timings": item["timings"]}))
         finally:
             cancelled.set()
             worker.join()

@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
-from qa.config import LLMSettings
+from qa.config import LLMSettings, Settings
 from qa.errors import ConfigError, DependencyError
 
 INSTALL_LLM = "pip install -e '.[llm]'"
@@ -96,6 +96,14 @@ def available(s: LLMSettings) -> bool:
     from qa.llm.local import packaged_available
 
     return packaged_available(s.cache_dir)
+
+
+def default_chat_mode(settings: Settings) -> str:
+    """The mode the chats start in: ``answer.chat_mode``, where auto means llm when it can run."""
+    wanted = settings.answer.chat_mode
+    if wanted != "auto":
+        return wanted
+    return "llm" if available(settings.llm) else "extractive"
 
 
 def structured_output(model: BaseChatModel, n_sources: int) -> dict[str, Any]:
