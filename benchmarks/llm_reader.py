@@ -9,7 +9,8 @@ differ only in what the model is given. ``--articles`` and ``--questions`` (all,
 position of the article in sorted order) make unanswerable questions out of answerable ones:
 index the even articles, ask the questions of the odd ones. Timings: "first" is the first
 answer token after the evidence is ready, "total" the whole answer; the load average is printed
-beside them (the machine is shared). The rows feed the per-type policies of ``qa.answer.gate``.
+beside them (the machine is shared). Every question is put to the model (no gate) and a refusal
+is an abstention; the rows feed ``benchmarks.llm_policy``, which sets ``qa.answer.gate``.
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ def _ensure_index(settings: Any, items: list) -> None:
 
 def run(settings: Any, items: list, variants: list[int]) -> list[dict[str, Any]]:
     from qa import Assistant
+    from qa.answer.gate import Policy
     from qa.answer.llm import LLMAnswerer
+
+    # Every question is put to the model, and a refusal is an abstention: the rows record the
+    # support and the extractive answer, from which benchmarks.llm_policy sets the gate.
+    ungated = Policy(ask_floor=-1.0, not_found="abstain", unverified="extractive")
 
     assistant = Assistant(settings).warm_up("llm")
     extractive = assistant.answerer("extractive")
@@ -86,7 +92,8 @@ def run(settings: Any, items: list, variants: list[int]) -> list[dict[str, Any]]
     for n in variants:
         copy = settings.model_copy(deep=True)
         copy.llm.sentences = n
-        readers[n] = LLMAnswerer(copy, embed=assistant.embed_query, chat=chat)
+        readers[n] = LLMAnswerer(copy, embed=assistant.embed_query, chat=chat,
+                                 policies=lambda kind: ungated)
     rows = []
     for count, item in enumerate(items, start=1):
         turn = assistant.prepare(item.question)

@@ -62,8 +62,10 @@ class LLMAnswerer:
 
     def __init__(self, settings: Settings, embed: Callable[[str], np.ndarray],
                  chat: BaseChatModel | None = None,
-                 fallback: ExtractiveAnswerer | None = None) -> None:
+                 fallback: ExtractiveAnswerer | None = None,
+                 policies: Callable[[str], Policy] = policy_for) -> None:
         self.settings = settings
+        self.policies = policies  # per answer type (qa.answer.gate); benchmarks pass their own
         self._embed = embed
         self._chat = chat
         self._fallback = fallback or ExtractiveAnswerer(settings)
@@ -119,7 +121,7 @@ class LLMAnswerer:
         from qa.llm.queue import Busy
 
         candidates = list(evidence)
-        policy = policy_for(asked.answer_type)
+        policy = self.policies(asked.answer_type)
         sources, dropped = select_sources(candidates, self.settings.llm.sentences)
         support = candidates[0].score if candidates else None
         if not sources or (support is not None and support < policy.ask_floor):
