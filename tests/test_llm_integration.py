@@ -89,6 +89,7 @@ def _assert_well_formed(assistant: Assistant, answer: Answer) -> None:
     with assistant.index.snapshot() as reader:
         for c in answer.citations:
             assert reader.article(c.article_id).text[c.start:c.end] == c.sentence
+    assert answer.extra.get("fallback") != "error"  # e.g. a grammar llama.cpp refused
     if answer.extra.get("llm_text") and not answer.extra.get("fallback"):
         from qa.llm.structured import parse
 

@@ -4,6 +4,7 @@ finding a short answer in the given sentences (qa.answer.grounding)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from qa.answer.evidence import Candidate
 from qa.answer.grounding import locate, prefix_in, short_answer
 from qa.llm import structured_output
-from qa.llm.structured import grammar, json_schema, parse
+from qa.llm.structured import grammar, json_schema, parse, words_and_gaps
 from qa.types import Article, Sentence
 
 TEXT = ("The Panthers defense gave up just 308 points. Kawann Short led the team in sacks with 11. "
@@ -54,8 +55,24 @@ def test_every_prefix_of_a_reply_parses_to_a_prefix_of_its_answer(answer: str,
     assert parse(raw).answer == answer and parse(raw).sentences == tuple(numbers)
 
 
-def test_grammar_and_schema_limit_sentence_numbers() -> None:
-    assert "num ::= [1-4]" in grammar(4) and "num ::= [1]" in grammar(1)
+def test_grammar_makes_the_answer_a_run_of_words_of_the_cited_sentence() -> None:
+    text = 'Varga said "I tried" in Lisbon, 2015–16 (50%).'
+    rules = dict(line.split(" ::= ", 1) for line in grammar([text, "Two."]).splitlines())
+    assert set(rules) >= {"root", "s1", "s2", "s1w0", "s2w0"}
+    assert '"1],\\"answer\\":\\"" s1 "\\"}"' in rules["root"]  # sentence 1, then its words
+    assert '"],\\"answer\\":\\"\\"}"' in rules["root"]  # or nothing found
+    assert rules["s1"].split(" | ") == [f"s1w{i}" for i in range(len(words_and_gaps(text)))]
+    # Each literal, read as GBNF, is the word or gap as a JSON string body writes it.
+    pieces = [p for word, gap in words_and_gaps(text) for p in (word, gap) if p]
+    literals = re.findall(r'"((?:[^"\\]|\\.)*)"', " ".join(
+        v for k, v in rules.items() if k.startswith("s1w")))
+    assert [_gbnf_unescape(x) for x in literals] == [json.dumps(p, ensure_ascii=False)[1:-1]
+                                                      for p in pieces]
+    assert [w for w, _ in words_and_gaps(text)] == ["Varga", "said", "I", "tried", "in", "Lisbon",
+                                                     "2015", "16", "50%"]
+
+
+def test_schema_limits_sentence_numbers() -> None:
     assert json_schema(5)["properties"]["sentences"]["items"]["maximum"] == 5
     assert json_schema(5)["additionalProperties"] is False
 
@@ -64,13 +81,17 @@ def test_structured_output_by_provider() -> None:
     from qa.llm.local import LlamaCppChat
 
     local = LlamaCppChat(model_path="/nonexistent.gguf")
-    assert structured_output(local, 3) == {"grammar": grammar(3)}
+    assert structured_output(local, ["A b.", "C."]) == {"grammar": grammar(["A b.", "C."])}
     assert local._request([], None, True, grammar="g")["grammar"] == "g"
     assert local._request([], None, True)["cache_prompt"] is True
     openai = pytest.importorskip("langchain_openai").ChatOpenAI(model="m", api_key="k")
-    fmt = structured_output(openai, 3)["response_format"]
+    fmt = structured_output(openai, ["a", "b", "c"])["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == json_schema(3)
-    assert structured_output(FakeListChatModel(responses=["x"]), 3) == {}
+    assert structured_output(FakeListChatModel(responses=["x"]), ["a"]) == {}
+
+
+def _gbnf_unescape(literal: str) -> str:
+    return re.sub(r"\\(.)", lambda m: m.group(1), literal)
 
 
 @pytest.mark.parametrize(("answer", "expected"), [

@@ -155,7 +155,7 @@ class LLMAnswerer:
 
         started, raw, shown = time.perf_counter(), "", ""
         texts = [c.sentence.text for c in sources]
-        kwargs = structured_output(self.chat, len(sources))
+        kwargs = structured_output(self.chat, texts)
         for chunk in self.chat.stream(build_messages(asked, sources),
                                       max_tokens=self.settings.llm.max_tokens, **kwargs):
             if timings := chunk.response_metadata.get("timings"):

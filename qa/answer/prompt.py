@@ -30,7 +30,7 @@ Rules:
 1. The answer is the shortest words that answer the question, copied exactly from the cited \
 sentence: a name, a number, a date, a place, a title or a short phrase. Write a clause only when \
 the question asks what someone said or why.
-2. Cite the sentence the answer is copied from; cite a second one only if it is needed too.
+2. Cite the one sentence the answer is copied from.
 3. If no sentence answers the question, reply {"sentences":[],"answer":""}"""
 
 # Worked examples (invented news, dated in the future so they cannot be mistaken for real

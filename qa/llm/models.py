@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -106,18 +107,19 @@ def default_chat_mode(settings: Settings) -> str:
     return "llm" if available(settings.llm) else "extractive"
 
 
-def structured_output(model: BaseChatModel, n_sources: int) -> dict[str, Any]:
-    """Keyword arguments that make ``model`` write the reader's JSON reply (qa.llm.structured):
-    a grammar for llama.cpp, a JSON schema for OpenAI-compatible servers, nothing for others
-    (scripted test models), whose output is parsed all the same."""
+def structured_output(model: BaseChatModel, sentences: Sequence[str]) -> dict[str, Any]:
+    """Keyword arguments that make ``model`` write the reader's JSON reply about these numbered
+    sentences (qa.llm.structured): for llama.cpp a grammar that also makes the answer a run of
+    words of the cited sentence; for OpenAI-compatible servers a JSON schema; nothing for others
+    (scripted test models), whose output is parsed and checked all the same."""
     from qa.llm import structured
 
     kind = getattr(model, "_llm_type", "")
     if kind == "xllamacpp":
-        return {"grammar": structured.grammar(n_sources)}
+        return {"grammar": structured.grammar(sentences)}
     if kind == "openai-chat":
         return {"response_format": {"type": "json_schema", "json_schema": {
-            "name": "answer", "strict": True, "schema": structured.json_schema(n_sources)}}}
+            "name": "answer", "strict": True, "schema": structured.json_schema(len(sentences))}}}
     return {}
 
 

@@ -1,20 +1,23 @@
-"""The reader's structured output: the numbers of the supporting sentences, then a short answer.
+"""The reader's structured output: the number of the supporting sentence, then a short answer.
 
     {"sentences":[2],"answer":"John Healey"}      an answer and the sentence it comes from
     {"sentences":[],"answer":""}                   the sentences do not answer the question
 
-The sentences come first: the model commits to its evidence before it writes the answer, and the
-reader knows which sentences to check while the answer streams. The format is enforced where the
-runtime allows it: llama.cpp takes a GBNF grammar (compact JSON, no whitespace tokens to pay for,
-sentence numbers limited to those given); OpenAI-compatible servers take a JSON schema
-(``response_format``). Whatever arrives is parsed tolerantly, prefix by prefix, so the answer can
-be shown as it is written and a reply cut short by the token limit still yields what it holds.
+The sentence comes first: the model commits to its evidence before it writes the answer, and the
+reader knows which sentence to check while the answer streams. The format is enforced where the
+runtime allows it: llama.cpp takes a GBNF grammar (compact JSON, no whitespace tokens to pay
+for), which also makes the answer a run of whole words of the cited sentence, exactly as written
+there; OpenAI-compatible servers take a JSON schema (``response_format``), and their answer is
+looked up in the sentences afterwards. Whatever arrives is parsed tolerantly, prefix by prefix,
+so the answer can be shown as it is written and a reply cut short by the token limit still
+yields what it holds.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,17 +40,48 @@ class Reply:
         return self.sentences == () and self.answer_closed and not self.answer.strip()
 
 
-def grammar(n_sources: int) -> str:
-    """GBNF for llama.cpp: the reply above, compact, citing only sentences 1..n_sources."""
-    top = max(1, min(n_sources, 9))
-    num = "[1]" if top == 1 else f"[1-{top}]"
-    return "\n".join((
-        r'root ::= "{\"sentences\":[" ( "],\"answer\":\"\"}" | nums "],\"answer\":\"" chars "\"}" )',
-        f"num ::= {num}",
-        r'nums ::= num ("," num){0,2}',
-        r"chars ::= char char*",
-        r'char ::= [^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})',
-    ))
+def grammar(sentences: Sequence[str]) -> str:
+    """GBNF for llama.cpp: the reply above, compact, citing one of the given sentences, with an
+    answer that is a run of whole words of that sentence, exactly as written there.
+
+    Each sentence ``k`` becomes rules ``k_i ::= word_i (gap_i k_{i+1})?`` (a run of words starting
+    at word i), so the grammar grows linearly with the text and the answer cannot be anything
+    the sentence does not say.
+    """
+    rules, choices = [], ['"],\\"answer\\":\\"\\"}"']
+    for k, text in enumerate(sentences[:9], start=1):
+        pieces = words_and_gaps(text)
+        if not pieces:
+            continue
+        starts = []
+        for i, (word, gap) in enumerate(pieces):
+            rest = f" ({_literal(gap)} s{k}w{i + 1})?" if i + 1 < len(pieces) else ""
+            rules.append(f"s{k}w{i} ::= {_literal(word)}{rest}")
+            starts.append(f"s{k}w{i}")
+        rules.append(f"s{k} ::= " + " | ".join(starts))
+        choices.append(f'"{k}],\\"answer\\":\\"" s{k} "\\"}}"')
+    root = 'root ::= "{\\"sentences\\":[" ( ' + " | ".join(choices) + " )"
+    return "\n".join([root, *rules])
+
+
+WORD = re.compile(r"[$€£¥]?\w+(?:[.,'’/-]\w+)*%?")
+
+
+def words_and_gaps(text: str) -> list[tuple[str, str]]:
+    """Each word of ``text`` with the characters that follow it up to the next word."""
+    found = list(WORD.finditer(text))
+    out = []
+    for i, m in enumerate(found):
+        gap = text[m.end(): found[i + 1].start()] if i + 1 < len(found) else ""
+        out.append((m.group(), gap))
+    return out
+
+
+def _literal(text: str) -> str:
+    """A GBNF string literal matching ``text`` as it appears inside a JSON string."""
+    in_json = json.dumps(text, ensure_ascii=False)[1:-1]
+    escaped = in_json.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def json_schema(n_sources: int) -> dict[str, Any]:
