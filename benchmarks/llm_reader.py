@@ -47,11 +47,10 @@ def main() -> None:
     _ensure_index(settings, [i for i in items if _keep(parity, i.article_id, args.articles)])
     asked = [i for i in _slice(items, args.rows) if _keep(parity, i.article_id, args.questions)]
     variants = [int(x) for x in args.sentences.split(",")]
-    rows = run(settings, asked, variants)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    report(rows, variants)
+        args.out.write_text("")  # rows are appended as they come: a long run can be read early
+    report(run(settings, asked, variants, args.out), variants)
 
 
 def _slice(items: list, spec: str) -> list:
@@ -76,7 +75,7 @@ def _ensure_index(settings: Any, items: list) -> None:
     index_paths([source], settings)
 
 
-def run(settings: Any, items: list, variants: list[int]) -> list[dict[str, Any]]:
+def run(settings: Any, items: list, variants: list[int], out: Path | None) -> list[dict[str, Any]]:
     from qa import Assistant
     from qa.answer.gate import Policy
     from qa.answer.llm import LLMAnswerer
@@ -101,6 +100,9 @@ def run(settings: Any, items: list, variants: list[int]) -> list[dict[str, Any]]
         base = _base(item, turn, extractive.answer(turn.question, turn.evidence))
         for n, reader in readers.items():
             rows.append({**base, "sentences": n, **_read(reader, turn, item.answers, n)})
+            if out:
+                with out.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
         print(f"\r{count}/{len(items)}", end="", flush=True)
     print()
     return rows
