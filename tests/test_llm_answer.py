@@ -121,7 +121,7 @@ def test_not_found_abstains_by_default(seed_index: Settings, fake_embedder: Fake
 
 def test_not_found_gives_the_extractive_answer_where_the_type_policy_says_so(
         seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(gate.POLICIES, "person", gate.Policy(0.0, "extractive", "extractive"))
+    monkeypatch.setitem(gate.POLICIES, "person", gate.Policy(0.0, not_found="extractive"))
     assistant, _ = make(seed_index, fake_embedder, reply([], ""))
     answer = assistant.ask("Who chaired the meeting?", mode="llm")
     assert analyze("Who chaired the meeting?").answer_type == "person"
@@ -135,12 +135,53 @@ def test_question_below_its_types_floor_is_not_put_to_the_model(
     question = "Which team won the football world cup final?"
     support = assistant.prepare(question).evidence[0].score
     kind = analyze(question).answer_type
-    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support + 0.01, "abstain", "extractive"))
+    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support + 0.01))
     answer = assistant.ask(question, mode="llm")
     assert answer.abstained and chat.prompts == []
-    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support - 0.01, "abstain", "extractive"))
+    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support - 0.01))
     assistant.ask(question, mode="llm")
     assert len(chat.prompts) == 1
+
+
+class WithLogprobs(FakeListChatModel):
+    """Streams scripted (text, log-probability) pieces, as llama.cpp reports them."""
+
+    pieces: list[tuple[str, float]]
+
+    def _stream(self, messages, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        assert kwargs.get("logprobs") is True
+        for text, logprob in self.pieces:
+            meta = {"logprobs": {"content": [{"token": text, "logprob": logprob}]}}
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=meta))
+
+
+@pytest.mark.parametrize("action", ["abstain", "extractive"])
+def test_an_unsure_answer_is_never_shown_and_the_type_policy_decides(
+        seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch,
+        action: str) -> None:
+    monkeypatch.setitem(gate.POLICIES, "person",
+                        gate.Policy(0.0, min_confidence=-1.0, unsure=action))  # type: ignore[arg-type]
+    pieces = [('{"', -0.01), ("answer", 0.0), ('":"', -0.2), ("John", -0.3), (" He", -1.6),
+              ("aley", -0.1), ('","', -0.1), ("sentences", 0.0), ('":[1]}', -0.1)]
+    chat = WithLogprobs(responses=["unused"], pieces=pieces)
+    answerer = LLMAnswerer(seed_index, embed=lambda t: fake_embedder.encode([t])[0], chat=chat)
+    assistant = Assistant(seed_index, embedder=fake_embedder, answerers={"llm": answerer})
+    events = list(assistant.stream("Who chaired the meeting?", mode="llm"))
+    answer = events[-1][1]
+    tokens = "".join(v for k, v in events if k == "token")
+    assert not tokens.startswith("John")  # " He" fell below the floor: none of it was shown
+    assert answer.extra["confidence"] == -1.6
+    if action == "abstain":
+        assert answer.abstained and answer.extra["unsure"] is True
+    else:
+        assert answer.extra["fallback"] == "unsure" and answer.note == NOTES["unsure"]
+        assert tokens.startswith(f"({NOTES['unsure']}) ")
+    chat.pieces = [(text, max(logprob, -0.5)) for text, logprob in pieces]  # sure of it now
+    answer = assistant.ask("Who chaired the meeting?", mode="llm")
+    assert answer.text == "John Healey [1]" and answer.extra["confidence"] == -0.5
 
 
 def test_free_text_reply_with_markers_is_checked_marker_by_marker(
