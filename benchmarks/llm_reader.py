@@ -148,7 +148,8 @@ def _read(reader: Any, turn: Any, answers: tuple[str, ...], n: int) -> dict[str,
             "llm_text": answer.extra.get("llm_text"), "f1": m.f1(prediction, answers),
             "em": m.exact_match(prediction, answers), "first_s": first, "total_s": total,
             "llm_s": (answer.extra.get("llm_ms") or 0) / 1000, "load": os.getloadavg()[0],
-            "timings": answer.extra.get("llm_timings"), "confidence": answer.extra.get("confidence")}
+            "timings": answer.extra.get("llm_timings"), "confidence": answer.extra.get("confidence"),
+            "given_n": len(answer.extra.get("given") or ())}
 
 
 def report(rows: list[dict[str, Any]], variants: list[int]) -> None:

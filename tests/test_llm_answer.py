@@ -38,6 +38,7 @@ class Recorder(FakeListChatModel):
 
 
 def make(settings: Settings, embedder: FakeEmbedder, *responses: str) -> tuple[Assistant, Recorder]:
+    settings.llm.sentence_margin = None  # the hash embedder's scores are not MiniLM's: fixed count
     chat = Recorder(responses=list(responses), prompts=[], calls=[])
     answerer = LLMAnswerer(settings, embed=lambda t: embedder.encode([t])[0], chat=chat)
     return Assistant(settings, embedder=embedder, answerers={"llm": answerer}), chat
@@ -313,6 +314,19 @@ def test_no_history_no_condensation_call(seed_index: Settings,
     assert len(chat.prompts) == 1
 
 
+def test_only_sentences_close_to_the_best_are_given(seed_index: Settings,
+                                                    fake_embedder: FakeEmbedder) -> None:
+    assistant, _ = make(seed_index, fake_embedder, "x")
+    evidence = list(assistant.prepare("Who chaired the meeting?").evidence)
+    best = evidence[0].score
+    margin = (best - evidence[2].score) / 2 + 1e-9  # the third is too far behind
+    chosen, _ = select_sources(evidence, 4, margin)
+    assert evidence[0] in chosen and evidence[2] not in chosen
+    assert all(c.score >= best - margin for c in chosen)
+    assert len(select_sources(evidence, 4, None)[0]) == 4
+    assert select_sources(evidence, 4, 0.0)[0] == [evidence[0]] or evidence[1].score == best
+
+
 def test_select_sources_limits_and_orders_by_article_position(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
     assistant, _ = make(seed_index, fake_embedder, "x")
@@ -323,7 +337,9 @@ def test_select_sources_limits_and_orders_by_article_position(
 
 def _sources(assistant: Assistant, question: str, limit: int | None = None) -> list:
     turn = assistant.prepare(question)
-    chosen, _ = select_sources(list(turn.evidence), limit or assistant.settings.llm.sentences)
+    llm = assistant.settings.llm
+    chosen, _ = select_sources(list(turn.evidence), limit or llm.sentences,
+                               None if limit else llm.sentence_margin)
     return chosen
 
 

@@ -123,7 +123,8 @@ class LLMAnswerer:
 
         candidates = list(evidence)
         policy = self.policies(asked.answer_type)
-        sources, dropped = select_sources(candidates, self.settings.llm.sentences)
+        llm = self.settings.llm
+        sources, dropped = select_sources(candidates, llm.sentences, llm.sentence_margin)
         support = candidates[0].score if candidates else None
         if not sources or (support is not None and support < policy.ask_floor):
             result = abstain(asked.text, self.mode, support)
