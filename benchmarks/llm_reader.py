@@ -160,7 +160,7 @@ def report(rows: list[dict[str, Any]], variants: list[int]) -> None:
             continue
         table.append([n, len(rs), _mean(r["f1"] for r in rs), _mean(r["em"] for r in rs),
                       _mean(r["ext_f1"] for r in rs),
-                      _share(r["gold_rank"] is not None and r["gold_rank"] <= n for r in rs),
+                      _share(r["gold_rank"] is not None and r["gold_rank"] <= r["given_n"] for r in rs),
                       _share(r["abstained"] for r in rs), _share(bool(r["fallback"]) for r in rs),
                       _median(r["first_s"] for r in rs), _median(r["total_s"] for r in rs),
                       _median(r["load"] for r in rs)])

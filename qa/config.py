@@ -97,7 +97,7 @@ class LLMSettings(_Section):
         "prompt tokens that are not cached (about 0.5 s on 2 cores); fewer risks leaving the "
         "answer out.")
     sentence_margin: float | None = Field(
-        0.2, ge=0.0, description="Only sentences whose support is within this of the best one are "
+        0.25, ge=0.0, description="Only sentences whose support is within this of the best one are "
         "given (none: always llm.sentences).")
     max_queue: int = Field(
         4, ge=0, description="Questions that may wait for the model while it answers another; past "

@@ -72,7 +72,7 @@ def select_sources(candidates: list[Candidate], limit: int, margin: float | None
 
     Every sentence given costs prompt-reading time, and when one sentence clearly leads, the
     ones far behind it rarely hold the answer: on the tuning questions, up to 4 sentences within
-    0.2 of the best found the answer as often as a fixed 3 with two thirds of the words."""
+    0.25 of the best held the answer more often than a fixed 3, with 28% fewer words."""
     chosen: list[Candidate] = []
     dropped: list[dict[str, Any]] = []
     for cand in candidates:
