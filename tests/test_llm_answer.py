@@ -139,6 +139,7 @@ def test_question_below_its_types_floor_is_not_put_to_the_model(
     monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support + 0.01))
     answer = assistant.ask(question, mode="llm")
     assert answer.abstained and chat.prompts == []
+    assert answer.extra["not_asked"] == "support below the floor"
     monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support - 0.01))
     assistant.ask(question, mode="llm")
     assert len(chat.prompts) == 1

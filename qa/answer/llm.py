@@ -128,6 +128,7 @@ class LLMAnswerer:
         support = candidates[0].score if candidates else None
         if not sources or (support is not None and support < policy.ask_floor):
             result = abstain(asked.text, self.mode, support)
+            result.extra["not_asked"] = "no evidence" if not sources else "support below the floor"
             yield "token", result.text
             yield "answer", result
             return
