@@ -26,6 +26,7 @@ from qa.question.followup import condense
 from qa.retrieve import HybridRetriever
 from qa.store.index import Index
 from qa.store.indexer import IndexReport, Progress, index_articles, index_paths, remove_articles
+from qa.store.protocol import Store, StoreReader, open_store
 from qa.text import ARTICLE_SUFFIXES, MARKER, strip_markers
 from qa.types import ABSTAIN_MESSAGE, Answer, Article, Chunk, Citation, Hit, Sentence
 
@@ -55,6 +56,8 @@ __all__ = [
     "QAError",
     "Sentence",
     "Settings",
+    "Store",
+    "StoreReader",
     "build_article",
     "check_question",
     "condense",
@@ -66,6 +69,7 @@ __all__ = [
     "load_eval_metrics",
     "load_settings",
     "make_embedder",
+    "open_store",
     "read_articles",
     "remove_articles",
     "run_eval",

@@ -32,7 +32,7 @@ from qa.errors import ConfigError, DependencyError, InputError
 from qa.question import analyze
 from qa.question.followup import Message
 from qa.retrieve import HybridRetriever, document_to_hit
-from qa.store.index import Index
+from qa.store.protocol import open_store
 from qa.types import Answer, Hit, Question
 
 QUERY_CACHE_SIZE = 1024
@@ -85,7 +85,7 @@ class Assistant:
                  answerers: dict[str, Answerer] | None = None) -> None:
         self.settings = settings or load_settings()
         self.embedder = embedder or make_embedder(self.settings.embedding)
-        self.index = Index.open(self.settings, model=self.embedder.name)
+        self.index = open_store(self.settings, model=self.embedder.name)
         self._answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.settings)}
         self._answerers.update(answerers or {})
         self._embed_cached = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_one)

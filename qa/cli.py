@@ -65,10 +65,13 @@ def main() -> None:
 def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuild_vectors: bool,
           quiet: bool) -> None:
     """Index .txt, .md, .html and articles .jsonl files or folders (default: seeds/)."""
-    from qa import Index, index_paths
+    from qa import Index, InputError, index_paths
 
     settings = _settings(index_dir)
     if rebuild_vectors:
+        if settings.store.backend != "sqlite":
+            raise InputError("--rebuild-vectors is for the embedded store; PostgreSQL keeps the "
+                             "vectors in its tables (REINDEX rebuilds an index there)")
         count = Index.open(settings).rebuild_vectors()
         click.echo(f"rebuilt the vector file of {settings.index.dir}/ from {count} stored chunk vectors")
         return
@@ -307,7 +310,9 @@ def serve(index_dir: Path | None, host: str | None, port: int | None, root_path:
 
     given = {"host": host, "port": port, "root_path": root_path}
     settings = _settings(index_dir, server={k: v for k, v in given.items() if v is not None})
-    click.echo(f"Loading the index in {settings.index.dir}/ and the models…", err=True)
+    from qa.store.protocol import describe
+
+    click.echo(f"Loading the index in {describe(settings)} and the models…", err=True)
     run_server(settings, on_ready=lambda url, secs: click.echo(
         f"Ready in {secs:.1f}s: {url}/ (chat), {url}/api/ask (HTTP API). Ctrl-C to stop.", err=True))
 
@@ -322,12 +327,15 @@ def serve(index_dir: Path | None, host: str | None, port: int | None, root_path:
 @handle_errors
 def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
     """Show what the index holds."""
-    from qa import Index
+    from qa import open_store
 
-    index = Index.open(_settings(index_dir))
-    data = index.info()
-    if articles:
-        data["article_list"] = index.articles()
+    index = open_store(_settings(index_dir))
+    try:
+        data = index.info()
+        if articles:
+            data["article_list"] = index.articles()
+    finally:
+        index.close()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +43,35 @@ class IndexSettings(_Section):
         description="One article longer than this is refused (a news article is far shorter; a larger "
                     "text is a collection: split it into articles, e.g. as JSONL).",
     )
+
+
+class StoreSettings(_Section):
+    backend: Literal["sqlite", "postgres"] = Field(
+        "sqlite",
+        description="Where the index lives: sqlite (embedded: SQLite + FAISS in index.dir) or postgres "
+        "(PostgreSQL + pgvector at store.dsn; several servers can share it).",
+    )
+    dsn: str | None = Field(
+        None, description="PostgreSQL connection string, e.g. postgresql://qa@db.example/news "
+        "(the password is best given by PGPASSWORD or ~/.pgpass).",
+    )
+    schema_name: str = Field(
+        "qa", pattern=r"^[a-z_][a-z0-9_]{0,40}$",
+        description="PostgreSQL schema holding the index (several indexes can share one database).",
+    )
+    pool_size: int = Field(8, ge=1, le=200, description="Most PostgreSQL connections one process opens.")
+    ef_search: int = Field(
+        200, ge=10, le=1000,
+        description="pgvector hnsw.ef_search: candidates the HNSW graph keeps per query (recall vs speed); "
+        "a filtered search that still finds too few falls back to an exact search.",
+    )
+
+    @model_validator(mode="after")
+    def _dsn_for_postgres(self) -> StoreSettings:
+        if self.backend == "postgres" and not self.dsn:
+            raise ValueError("store.backend=postgres needs store.dsn (QA_STORE__DSN), "
+                             "e.g. postgresql://qa@localhost/news")
+        return self
 
 
 class EmbeddingSettings(_Section):
@@ -116,6 +145,7 @@ class Settings(BaseSettings):
     )
 
     index: IndexSettings = Field(default_factory=IndexSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: FAISS (dense) and FTS5 BM25 (lexical), fused by reciprocal rank fusion.
+"""Hybrid retrieval: dense (FAISS or pgvector) and lexical (FTS5 BM25 or PostgreSQL full text),
+fused by reciprocal rank fusion.
 
 RRF (Cormack, Clarke & Büttcher, SIGIR 2009) needs no score calibration between the two
 retrievers, which matters here: cosine similarities and BM25 scores live on different scales,
@@ -17,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from qa.store.index import Index
+from qa.store.protocol import Store
 from qa.types import Hit
 
 _ENCODER_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-encode")
@@ -33,7 +34,7 @@ def rrf_fuse(rankings: list[list[int]], rrf_k: int) -> list[tuple[int, float]]:
 
 
 def hybrid_search(
-    index: Index,
+    index: Store,
     query: str,
     query_vector: np.ndarray | Callable[[], np.ndarray],
     *,
@@ -98,7 +99,7 @@ class HybridRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    index: Index
+    index: Store
     embed_query: Callable[[str], np.ndarray]
     k: int = 5
     candidates: int = 50

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.store.index import Index
+from qa.store.protocol import Store
 from qa.text import content_terms
 from qa.types import Article, Hit, Sentence
 
@@ -37,7 +37,7 @@ class Candidate:
     context: str = ""  # the sentence before, which news often leans on ("That meeting...")
 
 
-def load_candidates(index: Index, hits: list[Hit], question: str, qvec: np.ndarray) -> list[Candidate]:
+def load_candidates(index: Store, hits: list[Hit], question: str, qvec: np.ndarray) -> list[Candidate]:
     """Every sentence of the hit chunks, once, scored and sorted best first."""
     rows: list[tuple[Sentence, Article, int, np.ndarray, str]] = []
     seen: set[tuple[str, int]] = set()

@@ -27,25 +27,19 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import sqlite as store
+from qa.store.protocol import PreparedArticle, StoredSentence
 from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
-from qa.types import Article, Chunk, Sentence
+from qa.types import Article, Chunk
 
 DB_NAME = "qa.sqlite"
 
 
-@dataclass(frozen=True)
-class PreparedArticle:
-    """An article with everything computed, ready to be written in one go."""
-
-    article: Article
-    sentences: Sequence[Sentence]
-    sentence_vectors: np.ndarray
-    chunks: Sequence[Chunk]
-    chunk_vectors: np.ndarray
-
-
 class Index:
+    """The embedded store (``Store`` protocol): SQLite + FAISS in one folder."""
+
+    backend = "sqlite"
+
     def __init__(self, directory: Path, settings: Settings) -> None:
         self.dir = directory
         self.settings = settings
@@ -373,5 +367,5 @@ class Reader:
     def article(self, article_id: str) -> Article | None:
         return store.get_article(self.con, article_id)
 
-    def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
+    def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
         return store.get_sentences(self.con, article, first, last)

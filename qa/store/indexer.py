@@ -9,7 +9,6 @@ keeps one encoder pass over the text.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import time
 import warnings
@@ -25,7 +24,8 @@ from qa.errors import InputError, QAError
 from qa.ingest.chunking import article_sentences, make_chunks
 from qa.ingest.readers import iter_files, read_articles
 from qa.store import sqlite as store
-from qa.store.index import Index, PreparedArticle, recover_interrupted_swap
+from qa.store.index import recover_interrupted_swap
+from qa.store.protocol import PreparedArticle, describe, open_store, open_store_for_writing
 from qa.testhooks import pause_at
 from qa.types import Article
 
@@ -97,33 +97,42 @@ def index_articles(
     todo = _select_new(list(articles), settings, report)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
-        index = Index.open_for_writing(settings, embedder.name, embedder.dim)
+        index = open_store_for_writing(settings, embedder.name, embedder.dim)
         state = Progress(articles_total=len(todo))
-        for batch in _batches(todo, settings.index.commit_every):
-            prepared = [_prepare(a, settings) for a in batch]
-            _embed(prepared, embedder, state, progress)
-            index.write([p.finish() for p in prepared])
-            for item in prepared:
-                report.indexed.append(item.article.id)
-                report.sentences += len(item.sentences)
-                report.chunks += len(item.chunks)
-            state.articles += len(batch)
-            if progress:
-                progress(state)
-        index.close()
+        try:
+            for batch in _batches(todo, settings.index.commit_every):
+                prepared = [_prepare(a, settings) for a in batch]
+                _embed(prepared, embedder, state, progress)
+                index.write([p.finish() for p in prepared])
+                record_written(report, prepared)
+                state.articles += len(batch)
+                if progress:
+                    progress(state)
+        finally:
+            index.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
+def record_written(report: IndexReport, prepared: Sequence) -> None:
+    for item in prepared:
+        report.indexed.append(item.article.id)
+        report.sentences += len(item.sentences)
+        report.chunks += len(item.chunks)
+
+
 def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:
     """Delete articles (rows and vectors) by id; unknown ids are an error, nothing is removed."""
-    index = Index.open(settings)
-    known = index.content_hashes()
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise InputError(f"no article with id {unknown[0]!r} in {index.dir}/ (see: qa info --articles)")
-    index.write([], remove=list(ids))
-    index.close()
+    index = open_store(settings)
+    try:
+        known = index.content_hashes()
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InputError(f"no article with id {unknown[0]!r} in {describe(settings)} "
+                             "(see: qa info --articles)")
+        index.write([], remove=list(ids))
+    finally:
+        index.close()
     return list(ids)
 
 
@@ -141,11 +150,21 @@ def _read_all(paths: Sequence[Path], settings: Settings, report: IndexReport) ->
         report.errors.extend(str(w.message) for w in caught)
 
 
+def stored_hashes(settings: Settings) -> dict[str, str]:
+    """article id -> content hash of what the index holds ({} when there is no index yet)."""
+    try:
+        index = open_store(settings)
+    except QAError:
+        return {}
+    try:
+        return index.content_hashes()
+    finally:
+        index.close()
+
+
 def _select_new(articles: list[Article], settings: Settings, report: IndexReport) -> list[Article]:
     """Drop articles already stored unchanged, and repeats of the same text under another id."""
-    stored: dict[str, str] = {}
-    with contextlib.suppress(QAError):  # no index yet: everything is new
-        stored = Index.open(settings).content_hashes()
+    stored = stored_hashes(settings)
     by_hash = {h: i for i, h in stored.items()}
     chosen: dict[str, Article] = {}
     for article in articles:
@@ -216,6 +235,11 @@ def chunk_vectors(chunks: Sequence, sentence_vectors: np.ndarray) -> np.ndarray:
 
 def _rebuild(articles, settings, embedder, progress, report) -> IndexReport:
     """Build into a sibling folder, then swap: the old index stays usable until the swap."""
+    if settings.store.backend == "postgres":
+        from qa.store.postgres import rebuild_schema
+
+        with rebuild_schema(settings) as staged:
+            return index_articles(articles, staged, embedder=embedder, progress=progress, report=report)
     target = Path(settings.index.dir)
     recover_interrupted_swap(target)
     fresh = target.with_name(target.name + ".rebuild")

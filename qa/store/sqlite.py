@@ -12,11 +12,11 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from qa.store.protocol import StoredSentence
 from qa.text import STOPWORDS
 from qa.types import Article, Chunk, Sentence
 
@@ -42,12 +42,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize='porter unicode61 remove_diacritics 2');
 """
 
-
-
-@dataclass(frozen=True)
-class StoredSentence:
-    sentence: Sentence
-    vector: np.ndarray
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
