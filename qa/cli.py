@@ -61,9 +61,14 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Build a fresh index and swap it in when complete.")
 @click.option("--rebuild-vectors", is_flag=True, help="Rebuild only the FAISS file from stored vectors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Read, split and embed on a Ray cluster (pip install -e '.[ray]'): at ADDRESS "
+                   "(auto, ray://host:10001), or a local one when none is given. Put PATHS first.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="Encoder actors with --ray.")
 @handle_errors
 def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuild_vectors: bool,
-          quiet: bool) -> None:
+          quiet: bool, ray_address: str | None, workers: int) -> None:
     """Index .txt, .md, .html and articles .jsonl files or folders (default: seeds/)."""
     from qa import Index, InputError, index_paths
 
@@ -75,10 +80,13 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuil
         count = Index.open(settings).rebuild_vectors()
         click.echo(f"rebuilt the vector file of {settings.index.dir}/ from {count} stored chunk vectors")
         return
-    with _ProgressBar(disabled=quiet) as bar, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # library chatter; our own warnings are in the report
-        report = index_paths(list(paths) or [DEFAULT_SEEDS], settings, progress=bar.update,
-                             rebuild=rebuild)
+    if ray_address is not None:
+        report = _index_with_ray(list(paths) or [DEFAULT_SEEDS], settings, ray_address, workers, rebuild)
+    else:
+        with _ProgressBar(disabled=quiet) as bar, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # library chatter; our own warnings are in the report
+            report = index_paths(list(paths) or [DEFAULT_SEEDS], settings, progress=bar.update,
+                                 rebuild=rebuild)
     for line in report.errors:
         click.echo(f"skipped: {line}", err=True)
     for line in report.duplicates:
@@ -86,6 +94,19 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuil
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)
+
+
+def _index_with_ray(paths: list[Path], settings: Any, address: str, workers: int, rebuild: bool) -> Any:
+    from qa import InputError
+    from qa.store.ray_indexer import index_paths_ray
+
+    if address != "local" and Path(address).exists():
+        raise InputError(f"--ray took {address!r} as the cluster address; put the paths before --ray, "
+                         "or write --ray=ADDRESS")
+    if rebuild:
+        raise InputError("--rebuild is not available with --ray; rebuild without --ray, then add with it")
+    return index_paths_ray(paths, settings, address=None if address == "local" else address,
+                           workers=workers)
 
 
 class _ProgressBar:

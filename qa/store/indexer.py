@@ -94,16 +94,15 @@ def index_articles(
     """Index already-read articles (the UI's paste box and the eval runner use this)."""
     report = report or IndexReport()
     started = time.perf_counter()
-    todo = _select_new(list(articles), settings, report)
+    todo = select_new(list(articles), settings, report)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
         index = open_store_for_writing(settings, embedder.name, embedder.dim)
         state = Progress(articles_total=len(todo))
         try:
             for batch in _batches(todo, settings.index.commit_every):
-                prepared = [_prepare(a, settings) for a in batch]
-                _embed(prepared, embedder, state, progress)
-                index.write([p.finish() for p in prepared])
+                prepared = prepare_articles(batch, settings, embedder, state, progress)
+                index.write(prepared)
                 record_written(report, prepared)
                 state.articles += len(batch)
                 if progress:
@@ -141,13 +140,25 @@ def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:
 
 def _read_all(paths: Sequence[Path], settings: Settings, report: IndexReport) -> Iterator[Article]:
     for path in iter_files(paths):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                yield from read_articles(path, settings.index.max_file_mb, settings.index.max_article_chars)
-            except (InputError, OSError) as exc:
-                report.errors.append(str(exc) if isinstance(exc, QAError) else f"{path}: {exc}")
-        report.errors.extend(str(w.message) for w in caught)
+        articles, errors = read_file(path, settings)
+        report.errors.extend(errors)
+        yield from articles
+
+
+def read_file(path: Path, settings: Settings) -> tuple[list[Article], list[str]]:
+    """The articles of one file (read and cleaned), and its problems as one line each; the
+    articles read before a problem are kept."""
+    articles: list[Article] = []
+    errors: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for article in read_articles(path, settings.index.max_file_mb, settings.index.max_article_chars):
+                articles.append(article)
+        except (InputError, OSError) as exc:
+            errors.append(str(exc) if isinstance(exc, QAError) else f"{path}: {exc}")
+    errors.extend(str(w.message) for w in caught)
+    return articles, errors
 
 
 def stored_hashes(settings: Settings) -> dict[str, str]:
@@ -162,7 +173,7 @@ def stored_hashes(settings: Settings) -> dict[str, str]:
         index.close()
 
 
-def _select_new(articles: list[Article], settings: Settings, report: IndexReport) -> list[Article]:
+def select_new(articles: list[Article], settings: Settings, report: IndexReport) -> list[Article]:
     """Drop articles already stored unchanged, and repeats of the same text under another id."""
     stored = stored_hashes(settings)
     by_hash = {h: i for i, h in stored.items()}
@@ -195,6 +206,15 @@ class _Pending:
         assert self.sentence_vectors is not None
         return PreparedArticle(self.article, self.sentences, self.sentence_vectors, self.chunks,
                                chunk_vectors(self.chunks, self.sentence_vectors))
+
+
+def prepare_articles(articles: Sequence[Article], settings: Settings, embedder: Embedder,
+                     state: Progress | None = None,
+                     progress: ProgressCallback | None = None) -> list[PreparedArticle]:
+    """Split, chunk and embed articles: everything a store needs to write them."""
+    pending = [_prepare(a, settings) for a in articles]
+    _embed(pending, embedder, state or Progress(), progress)
+    return [p.finish() for p in pending]
 
 
 def _prepare(article: Article, settings: Settings) -> _Pending:

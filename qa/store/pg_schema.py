@@ -103,6 +103,12 @@ def fix_dimension(con: psycopg.Connection, dim: int) -> None:
     for table in ("chunks", "sentences"):
         con.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN vector TYPE vector({})").format(
             sql.Identifier(table), sql.Literal(dim)))
+    create_vector_index(con)
+
+
+def create_vector_index(con: psycopg.Connection) -> None:
+    """The HNSW index over chunk vectors. A bulk load is faster without it: drop it
+    (``DROP INDEX chunks_hnsw``), load, then call this (with a large ``maintenance_work_mem``)."""
     con.execute(sql.SQL(
         "CREATE INDEX IF NOT EXISTS chunks_hnsw ON chunks USING hnsw (vector vector_ip_ops)"
         " WITH (m = {}, ef_construction = {})"
