@@ -22,6 +22,11 @@ EXTRA = {
 }
 
 
+# A local Ray cluster takes 15-30 s to start and each actor imports torch: slow, so run with the
+# integration tests (CI runs them all).
+pytestmark = pytest.mark.integration
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """One small local cluster for the module, offline (no dashboard, no usage stats)."""
@@ -91,7 +96,6 @@ def test_an_unreadable_file_is_reported_and_the_rest_indexed(ray_cluster, articl
     assert len(report.errors) == 1 and "broken.html" in report.errors[0]
 
 
-@pytest.mark.integration
 def test_ray_ingest_with_the_real_encoder_matches_the_in_process_vectors(ray_cluster, tmp_path,
                                                                          real_seed_index):
     settings = load_settings(index={"dir": tmp_path / "index"})
