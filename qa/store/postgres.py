@@ -20,6 +20,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -152,12 +153,11 @@ class PostgresStore:
         meta = self.meta()
         with self.snapshot() as reader:
             counts = {t: reader.count(t) for t in ("articles", "sentences", "chunks")}
-            size = reader.con.execute(
+            size = reader.scalar(
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
                 " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
-                (self.schema,)).fetchone()[0]
-            version = reader.con.execute(
-                "SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
+                (self.schema,))
+            version = reader.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         return {
             "database": redacted_dsn(self.dsn), "schema": self.schema, **counts,
             "vectors": counts["chunks"], "vector_index": f"HNSW (pgvector {version})",
@@ -248,9 +248,15 @@ class PostgresReader:
         self.ef_search = ef_search
         self.iterative = iterative
 
+    def scalar(self, query: Any, params: Sequence[Any] = ()) -> Any:
+        """The first column of the one row a query returns."""
+        row = self.con.execute(query, params).fetchone()
+        if row is None:
+            raise IndexStateError(f"no result from: {query}")
+        return row[0]
+
     def count(self, table: str) -> int:
-        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-        return self.con.execute(query).fetchone()[0]
+        return int(self.scalar(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))))
 
     def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
         if n <= 0:
