@@ -79,7 +79,8 @@ def _start_ray(address: str | None, workers: int) -> tuple[Any, bool]:
     if address:
         ray.init(address=address, **options)
     else:
-        ray.init(num_cpus=workers + 1, **options)  # the encoders, and one for reading and splitting
+        # The encoders, and CPUs for reading and splitting (Ray Data keeps some for other stages).
+        ray.init(num_cpus=workers + 2, **options)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
