@@ -17,6 +17,7 @@ import functools
 import importlib
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,7 +33,7 @@ from qa.errors import ConfigError, DependencyError, InputError
 from qa.question import analyze
 from qa.question.analysis import clear_cache as clear_analysis_cache
 from qa.question.followup import Message
-from qa.retrieve import DatePreference, HybridRetriever, overlapped_search, parse_date
+from qa.retrieve import DatePreference, HybridRetriever, encode_in_background, parse_date, search
 from qa.store.index import Index
 from qa.types import Answer, Hit, Question
 
@@ -76,6 +77,7 @@ class Turn:
     as_of: dt.date | None = None
     started: float = field(default_factory=time.perf_counter)
     question: Question | None = None
+    query_vector: Future[np.ndarray] | None = None  # the question's vector, being computed
     hits: tuple[Hit, ...] = ()
     evidence: tuple[Candidate, ...] = ()
     retrieve_ms: float = 0.0
@@ -134,8 +136,10 @@ class Assistant:
         asked = check_question(turn.asked, self.settings)
         answerer = self.answerer(turn.mode)
         standalone = answerer.condense(asked, turn.history) if turn.history else asked
+        # The encoder works on the question while spaCy parses it (both release the GIL).
+        vector = encode_in_background(self.embed_query, standalone)
         question = analyze(standalone, turn.as_of, model=self.settings.answer.spacy_model)
-        return replace(turn, asked=asked, question=question)
+        return replace(turn, asked=asked, question=question, query_vector=vector)
 
     def _retrieve(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
@@ -143,12 +147,12 @@ class Assistant:
         assert question is not None
         # One snapshot for retrieval and evidence: an update committed in between must not pair
         # chunks of the old version of an article with sentences of the new one.
+        vector = turn.query_vector or encode_in_background(self.embed_query, question.text)
         with self.index.snapshot():
-            found = overlapped_search(self.index, question.text, self.embed_query,
-                                      self.settings.retrieval, k=turn.k, filters=turn.filters,
-                                      dates=DatePreference.of(question))
-            evidence = load_candidates(self.index, found.hits, question,
-                                       self.embed_query(question.text), found.sentences)
+            found = search(self.index, question.text, vector.result, self.settings.retrieval,
+                           k=turn.k, filters=turn.filters, dates=DatePreference.of(question))
+            evidence = load_candidates(self.index, found.hits, question, vector.result(),
+                                       found.sentences)
         return replace(turn, hits=found.hits, evidence=tuple(evidence), retrieve_ms=_ms(t0))
 
     def _answer_events(self, turn: Turn) -> Iterator[Event]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,13 +211,17 @@ def document_to_hit(doc: Document) -> Hit:
                lexical_rank=m.get("lexical_rank"))
 
 
+def encode_in_background(embed_query: Callable[[str], np.ndarray], text: str) -> Future[np.ndarray]:
+    """The question's vector, computed in a worker thread while this thread does other work
+    (parsing the question, the BM25 searches: torch, spaCy and SQLite all release the GIL)."""
+    return _ENCODER_POOL.submit(embed_query, text)
+
+
 def overlapped_search(index: Index, text: str, embed_query: Callable[[str], np.ndarray],
                       settings: RetrievalSettings, **kwargs: Any) -> Retrieval:
     """``search`` with the question encoded in a worker thread while this thread runs the BM25
-    searches (torch and SQLite both release the GIL), which hides the shorter of the two; the
-    reader's snapshot stays in this thread."""
-    vector = _ENCODER_POOL.submit(embed_query, text)
-    return search(index, text, vector.result, settings, **kwargs)
+    searches, which hides the shorter of the two; the reader's snapshot stays in this thread."""
+    return search(index, text, encode_in_background(embed_query, text).result, settings, **kwargs)
 
 
 class HybridRetriever(BaseRetriever):

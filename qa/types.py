@@ -129,7 +129,8 @@ class Question:
       "a state of emergency", "at the summit").
     - ``speaker``: for statement questions ("What did Healey say?"), who is asked about, as
       written ("Healey"); ``None`` otherwise.
-    - ``entities``: the named entities of the whole question, (text, spaCy label) pairs.
+    - ``entities``: the names in the whole question: runs of proper nouns ("Real Madrid",
+      "John Healey"), as (text, "PROPN") pairs (the tagger's, not the slower entity recogniser).
     """
 
     text: str

@@ -7,15 +7,19 @@ Both answerers start here. A sentence's support score mixes:
   candidates and by role: words of the interrogative part count fully, the question's names
   and the focus noun more, words of the context part ("A storm hit the coast this week.") less,
   and words found only in the sentence before it or in the headline half;
-- a small bonus when the sentence was found by the direct sentence search, when it holds the
-  kind of thing asked for (a number for "how many", a quote of the asked speaker for "what did X
-  say"), and when its article was published inside the question's date window.
+- a bonus when the sentence holds the kind of thing asked for (a number for "how many", a
+  statement by the speaker asked about for "what did X say": a quote's speaker and the speech
+  verb count as words of the sentence), and when its article was published inside the
+  question's date window;
+- a penalty for captions and for fragments of three words or fewer (a name label above a
+  photo is not evidence of anything said).
 Dense similarity alone rates any sentence on the same topic highly; coverage of the interrogative
 part is what tells "the meeting was chaired by" from "the meeting discussed".
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -40,7 +44,6 @@ CONTEXT_WEIGHT = 0.5  # weight of question words found only in the previous sent
 RANK_BONUS = 0.03  # a small tie-breaker for sentences of higher-ranked chunks
 QUESTION_CONTEXT_WEIGHT = 0.4  # words of the question's context part, vs its interrogative part
 NAME_WEIGHT = 1.5  # the question's named entities and its focus noun
-SENTENCE_HIT_BONUS = 0.04  # found by the direct sentence search (divided by 1 + its rank)
 TYPE_FIT_BONUS = 0.04  # holds the kind of thing asked for
 SPEAKER_BONUS = 0.12  # a statement by the speaker asked about ("What did Healey say?")
 WINDOW_BONUS = 0.2  # published inside the question's date window (as retrieval prefers it)
@@ -132,7 +135,8 @@ def score_sentences(question: Question | str, qvec: np.ndarray, rows: Sequence) 
         return []
     rows = [r if isinstance(r, _Row) else _Row(*r) for r in rows]
     asked = question if isinstance(question, Question) else Question(question, question)
-    doc_terms = [set(content_terms(r.sentence.text)) for r in rows]
+    terms_of = functools.lru_cache(maxsize=None)(lambda text: frozenset(content_terms(text)))
+    doc_terms = [set(terms_of(r.sentence.text)) for r in rows]
     weights = _term_weights(asked, _idf(doc_terms))
     doc_terms = [terms | _attributed_terms(asked, r.attribution) for terms, r in zip(doc_terms, rows,
                                                                                       strict=True)]
@@ -143,7 +147,7 @@ def score_sentences(question: Question | str, qvec: np.ndarray, rows: Sequence) 
     for row, terms, d in zip(rows, doc_terms, dense, strict=True):
         # News sentences refer back ("That meeting...", "The bridge"): the words of the previous
         # sentence and of the headline count half.
-        context_terms = set(content_terms(f"{row.context} {row.article.title}")) - terms
+        context_terms = (terms_of(row.context) | terms_of(row.article.title)) - terms
         lexical = (sum(w for t, w in weights.items() if t in terms)
                    + CONTEXT_WEIGHT * sum(w for t, w in weights.items() if t in context_terms)
                    ) / total
@@ -206,8 +210,6 @@ _TYPE_FIT = {"number": _NUMBER, "money": _NUMBER, "percent": _NUMBER, "duration"
 
 def _bonus(asked: Question, row: _Row, dates: DatePreference) -> float:
     bonus = 0.0
-    if row.sentence_rank is not None:
-        bonus += SENTENCE_HIT_BONUS / (1 + row.sentence_rank)
     kind = asked.answer_type
     if kind == "statement" and row.attribution is not None:
         asked_speaker = asked.speaker

