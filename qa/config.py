@@ -111,7 +111,8 @@ class ServerSettings(_Section):
         0, ge=0, le=5,
         description="Reverse proxies in front of the server. 0: X-Forwarded-For is ignored; n: the client "
                     "address is the n-th entry from the right of X-Forwarded-For.")
-    max_body_kb: int = Field(256, ge=1, description="Largest JSON request body; file uploads have max_upload_mb.")
+    max_body_kb: int = Field(
+        256, ge=1, description="Largest JSON request body; file uploads have max_upload_mb.")
     upload_dir_max_mb: float = Field(
         1024.0, gt=0, description="Total size of upload_dir; an upload that would pass it is refused.")
     answer_workers: int = Field(
@@ -149,7 +150,8 @@ class AccessSettings(_Section):
 
 
 # "N/period" items joined by ";" (the `limits` library's notation): "60/minute;10/10 seconds".
-RATE = r"^\s*\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*(;\s*\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*)*$"
+_ITEM = r"\s*\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*"
+RATE = rf"^{_ITEM}(;{_ITEM})*$"
 
 
 class LimitSettings(_Section):

@@ -104,7 +104,7 @@ def web_settings(web_dir: Path, site_socket: socket.socket) -> Settings:
         embedding={"model": "fake-hash"},
         answer={"max_question_chars": 300},
         server={"upload_dir": web_dir / "uploads", "feedback_path": web_dir / "feedback.jsonl",
-                "max_upload_mb": 0.05, "allowed_origins": [site_origin]},
+                "max_upload_mb": 0.05, "allowed_origins": [site_origin], "frame_ancestors": [site_origin]},
     )
     report = index_paths([SEED_ARTICLE], settings, embedder=FakeEmbedder(name="fake-hash"))
     assert report.indexed
