@@ -156,7 +156,7 @@ def reader_routes(app: FastAPI, site: Site) -> None:
         try:
             service.check(req.question)
             site.admit(_client(site, request), req.mode)
-            events = site.answer_events(req.question, **req.call_args())
+            events = site.answer_events(req.question, **req.call_args(), tokens=False)
             event = await first(until_disconnected(request, events), lambda e: e[0] == "answer")
         except RateLimited as exc:
             return too_many(exc)

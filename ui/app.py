@@ -212,7 +212,7 @@ async def _ask_api(site: Site, client: str, question: str, k: int, filters: dict
     try:
         site.service.check(question)
         site.admit(client, None)
-        events = site.answer_events(question, k=k or None, filters=filters)
+        events = site.answer_events(question, k=k or None, filters=filters, tokens=False)
         event = await first(events, lambda e: e[0] == "answer")
     except (QAError, RateLimited, DeadlineExceeded) as exc:
         raise gr.Error(str(exc)) from None

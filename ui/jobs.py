@@ -59,12 +59,13 @@ class AnswerPool:
             self._waiting[kind] += waiting
             self._running[kind] += running
 
-    async def stream(self, kind: str, events: Callable[[], Iterator[Any]],
-                     timeout: float) -> AsyncIterator[Any]:
-        """The items of ``events()``, produced in a worker of ``kind``, as they come.
+    async def stream(self, kind: str, events: Callable[[], Iterator[Any]], timeout: float,
+                     keep: Callable[[Any], bool] | None = None) -> AsyncIterator[Any]:
+        """The items of ``events()`` (those ``keep`` accepts), produced in a worker of ``kind``,
+        as they come.
 
         Raises DeadlineExceeded ``timeout`` seconds after the call, waiting included; leaving
-        the ``async for`` early (or being cancelled) stops the worker at its next item.
+        the ``async for`` early (or being cancelled) stops the worker at its next item, kept or not.
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -79,7 +80,7 @@ class AnswerPool:
             self._count(kind, -1, +1)
             try:
                 if not stop.is_set():
-                    _pump(events, put, stop)
+                    _pump(events, put, stop, keep)
             finally:
                 self._count(kind, 0, -1)
                 put(_DONE)
@@ -88,9 +89,11 @@ class AnswerPool:
         future = self._pools[kind].submit(contextvars.copy_context().run, work)
         try:
             while True:
-                remaining = deadline - loop.time()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as an item does, and a client's departure would go unnoticed.
                 try:
-                    item = await asyncio.wait_for(queue.get(), max(remaining, 0))
+                    async with asyncio.timeout_at(deadline):
+                        item = await queue.get()
                 except TimeoutError:
                     raise DeadlineExceeded(timeout) from None
                 if item is _DONE:
@@ -108,14 +111,16 @@ class AnswerPool:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _pump(events: Callable[[], Iterator[Any]], put: Callable[[Any], None], stop: threading.Event) -> None:
+def _pump(events: Callable[[], Iterator[Any]], put: Callable[[Any], None], stop: threading.Event,
+          keep: Callable[[Any], bool] | None) -> None:
     """Run the generator in this thread, handing items over until it ends or ``stop`` is set."""
     iterator = None
     try:
         iterator = events()
         for item in iterator:
-            put(item)
-            if stop.is_set():
+            if keep is None or keep(item):
+                put(item)
+            if stop.is_set():  # checked after every item, kept or not: an LLM token is one
                 break
     except Exception as exc:  # handed to the awaiting request, which reports it
         put(_Failed(exc))

@@ -116,5 +116,5 @@ def setup_logging(fmt: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "urllib3", "gradio", "httpcore", "sentence_transformers"):
+    for noisy in ("httpx", "urllib3", "gradio", "httpcore", "sentence_transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -58,16 +58,18 @@ class Site:
         self.spend(self.mode(mode), client)  # type: ignore[arg-type]
 
     async def answer_events(self, question: str, history: Any = None, *, k: int | None = None,
-                            filters: dict | None = None,
-                            mode: str | None = None) -> AsyncIterator[tuple[str, Any]]:
+                            filters: dict | None = None, mode: str | None = None,
+                            tokens: bool = True) -> AsyncIterator[tuple[str, Any]]:
         """("token", text) … ("answer", Answer), answered by the pool within the mode's
-        deadline (DeadlineExceeded when late). Callers ``admit`` the question first."""
+        deadline (DeadlineExceeded when late); only the answer without ``tokens``. Callers
+        ``admit`` the question first."""
         kind = self.mode(mode)
         limits = self.settings.limits
         timeout = limits.llm_timeout_s if kind == "llm" else limits.answer_timeout_s
         started = time.perf_counter()
-        events = self.pool.stream(kind, lambda: self.service.stream(
-            question, history, k=k, filters=filters, mode=mode), timeout)
+        events = self.pool.stream(
+            kind, lambda: self.service.stream(question, history, k=k, filters=filters, mode=mode),
+            timeout, keep=None if tokens else _is_answer)
         try:
             async for event in events:
                 if event[0] == "answer":
@@ -80,3 +82,9 @@ class Site:
             raise
         finally:
             await events.aclose()  # type: ignore[attr-defined]
+
+
+
+def _is_answer(event: tuple[str, Any]) -> bool:
+    """Without tokens, a caller that wants the whole answer is not woken once per word."""
+    return event[0] == "answer"
