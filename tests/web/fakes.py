@@ -25,7 +25,8 @@ class SlowChat(BaseChatModel):
     def _llm_type(self) -> str:
         return "slow-scripted"
 
-    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content="".join(self.tokens)))])
 
     def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any):

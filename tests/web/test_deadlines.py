@@ -163,7 +163,8 @@ async def _drain(items) -> list:
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory):
-    settings = seed_settings(tmp_path_factory.mktemp("slow"), limits={"llm_timeout_s": 600, "llm": "1000/minute"})
+    settings = seed_settings(tmp_path_factory.mktemp("slow"),
+                             limits={"llm_timeout_s": 600, "llm": "1000/minute"})
     chat = slow_chat(ENDLESS)
     with serve_app(settings, llm_assistant(settings, chat)) as server:
         yield server, chat
@@ -171,7 +172,8 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def deadline_server(tmp_path_factory: pytest.TempPathFactory):
-    settings = seed_settings(tmp_path_factory.mktemp("deadline"), limits={"llm_timeout_s": 1, "llm": "1000/minute"})
+    settings = seed_settings(tmp_path_factory.mktemp("deadline"),
+                             limits={"llm_timeout_s": 1, "llm": "1000/minute"})
     chat = slow_chat(ENDLESS)
     with serve_app(settings, llm_assistant(settings, chat)) as server:
         yield server, chat
