@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -30,8 +31,10 @@ from qa import IndexStateError, InputError, QAError
 from ui.access import bearer
 from ui.jobs import DeadlineExceeded, first
 from ui.limits import RateLimited
-from ui.observe import CONTENT_TYPE
+from ui.observe import CONTENT_TYPE, REQUEST_ID
 from ui.site import Site
+
+log = logging.getLogger(__name__)
 
 
 class _Strict(BaseModel):
@@ -224,5 +227,9 @@ async def _lines(events: AsyncIterator[tuple[str, Any]], sse: bool) -> AsyncIter
                 yield line({"type": "answer", "answer": value.to_dict()})
     except (QAError, DeadlineExceeded) as exc:
         yield line({"type": "error", "error": str(exc)})
+    except Exception:  # a bug: the traceback goes to the log, the client gets a short line
+        log.exception("answering failed after the stream began")
+        yield line({"type": "error", "error": "internal error; the server log has the details",
+                    "request_id": REQUEST_ID.get()})
     finally:
         await events.aclose()  # type: ignore[attr-defined]

@@ -23,6 +23,18 @@ from prometheus_client.registry import Collector
 from qa import Answer
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_make_record = logging.getLogRecordFactory()
+
+
+def _stamped_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Every log record carries the id of the request it was made for (set by ``ui.guard``;
+    answer workers run in a copy of the request's context), whichever handler formats it later."""
+    record = _make_record(*args, **kwargs)
+    record.request_id = REQUEST_ID.get()
+    return record
+
+
+logging.setLogRecordFactory(_stamped_record)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -100,7 +112,7 @@ class JsonLines(logging.Formatter):
         out: dict[str, Any] = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage(),
-            "request_id": REQUEST_ID.get(),
+            "request_id": getattr(record, "request_id", "-"),
         }
         out.update({k: v for k, v in record.__dict__.items() if k not in self._STANDARD})
         if record.exc_info:
