@@ -28,7 +28,7 @@ TARGET_RATIO = 0.85
 def corpus_sentences(jsonl: Path) -> list[str]:
     """The sentences the pipeline will embed, found by the pipeline's own reader and splitter."""
     from qa import read_articles
-    from qa.chunking import article_sentences
+    from qa.ingest.chunking import article_sentences
 
     return [s.text for a in read_articles(jsonl) for s in article_sentences(a)]
 

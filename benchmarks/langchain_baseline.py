@@ -8,7 +8,7 @@ Both sides get the same article texts (the cleaned text ``qa`` stores).
 - Ingest time on the generated corpus: both sides index the same parts in turn (alternating which
   goes first), so that both see the same load on a shared machine; model loading is excluded.
 - Retrieval recall@5 on the seed eval set and the XQuAD sample: the share of answerable questions
-  with a gold answer inside one of the top 5 chunks of the right article (``qa.metrics``, as
+  with a gold answer inside one of the top 5 chunks of the right article (``qa.eval.metrics``, as
   ``qa eval`` computes it). ``qa``'s side is its hybrid retriever (FAISS + BM25, fused).
 
 ``langchain-community`` is sunset and the product does not depend on it: it is only in the
@@ -98,8 +98,8 @@ def ingest_race(lc: LangChainRecipe, model: str, articles: int, parts: int, work
 
 def eval_recall(dataset: Path, lc_model: str, model: str, work: Path, name: str) -> dict:
     from qa import Assistant, index_paths
-    from qa.evaluate import load_dataset
-    from qa.metrics import first_relevant_rank, recall_at_k
+    from qa.eval.metrics import first_relevant_rank, recall_at_k
+    from qa.eval.runner import load_dataset
 
     items = [i for i in load_dataset(dataset) if i.answerable]
     articles: dict[str, dict] = {}

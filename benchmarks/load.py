@@ -302,7 +302,7 @@ def llm_model(gguf: Path | None) -> tuple[Path | None, str]:
     if gguf is not None:
         return gguf, ""
     from qa import DependencyError
-    from qa.llm_local import packaged_parts
+    from qa.llm.local import packaged_parts
 
     try:
         packaged_parts()

@@ -30,7 +30,7 @@ MILLION = 1_000_000
 
 _VECTOR_RSS = """
 import json, sys, numpy as np, psutil
-from qa.vectors import VectorIndex
+from qa.store.vectors import VectorIndex
 n, dim, above = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 import faiss  # imported before the baseline, so that only the index is counted
 before = psutil.Process().memory_info().rss

@@ -94,6 +94,8 @@ def subset_index(source: Path, target: Path, model: str, chunks: int) -> int:
 def end_to_end(index_dir: Path, model: str, questions: list[str], warm: list[str]) -> dict:
     from qa import Assistant
     from qa.answer.evidence import load_candidates
+    from qa.answer.protocol import final_answer
+    from qa.question import analyze
     from qa.retrieve import hybrid_search
 
     settings = settings_for(index_dir, model)
@@ -120,7 +122,7 @@ def end_to_end(index_dir: Path, model: str, questions: list[str], warm: list[str
             t2 = time.perf_counter()
             reader.dense(qvec, r.candidates, None)
             t3 = time.perf_counter()
-        answerer.answer(q, candidates)
+        final_answer(answerer.stream(analyze(q), candidates))
         t4 = time.perf_counter()
         for key, a, b in (("embed", t0, t1), ("search", t1, t2), ("dense", t2, t3), ("answer", t3, t4)):
             parts[key].append((b - a) * 1000)
@@ -136,7 +138,7 @@ def end_to_end(index_dir: Path, model: str, questions: list[str], warm: list[str
 
 def fitted_gaussian(index_dir: Path, model: str) -> tuple[np.ndarray, np.ndarray]:
     from qa import Index
-    from qa.store import all_chunk_vectors
+    from qa.store.sqlite import all_chunk_vectors
 
     index = Index.open(settings_for(index_dir, model))
     _ids, vectors = all_chunk_vectors(index._con(), index.dim)
@@ -165,7 +167,7 @@ def search_at(n: int, vectors: np.ndarray, queries: np.ndarray, k: int, approxim
     """
     import faiss
 
-    from qa.vectors import HNSW_EF_SEARCH, VectorIndex
+    from qa.store.vectors import HNSW_EF_SEARCH, VectorIndex
 
     ids = np.arange(n, dtype=np.int64)
     rss0 = _rss()

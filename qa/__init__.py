@@ -15,21 +15,24 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
-from qa.eval_report import format_comparison as format_eval_comparison
-from qa.eval_report import format_summary as format_eval_summary
-from qa.eval_report import load_metrics as load_eval_metrics
-from qa.eval_report import write_report as write_eval_report
-from qa.evaluate import EvalItem, EvalResult, run_eval
-from qa.evaluate import load_dataset as load_eval_dataset
-from qa.followup import condense
-from qa.index import Index
-from qa.indexer import IndexReport, Progress, index_articles, index_paths, remove_articles
-from qa.ingest import build_article, read_articles
+from qa.eval.report import format_comparison as format_eval_comparison
+from qa.eval.report import format_summary as format_eval_summary
+from qa.eval.report import load_metrics as load_eval_metrics
+from qa.eval.report import write_report as write_eval_report
+from qa.eval.runner import EvalItem, EvalResult, run_eval
+from qa.eval.runner import load_dataset as load_eval_dataset
+from qa.ingest.readers import build_article, read_articles
+from qa.question.followup import condense
 from qa.retrieve import HybridRetriever
+from qa.store.index import Index
+from qa.store.indexer import IndexReport, Progress, index_articles, index_paths, remove_articles
+from qa.text import ARTICLE_SUFFIXES, MARKER, strip_markers
 from qa.types import ABSTAIN_MESSAGE, Answer, Article, Chunk, Citation, Hit, Sentence
 
 __all__ = [
     "ABSTAIN_MESSAGE",
+    "ARTICLE_SUFFIXES",
+    "MARKER",
     "Answer",
     "Article",
     "Assistant",
@@ -66,5 +69,6 @@ __all__ = [
     "read_articles",
     "remove_articles",
     "run_eval",
+    "strip_markers",
     "write_eval_report",
 ]

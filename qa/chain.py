@@ -1,6 +1,10 @@
 """The assistant: a LangChain (LCEL) chain from a question (and conversation) to an Answer.
 
-    condense (follow-ups)  ->  retrieve (HybridRetriever)  ->  evidence  ->  answerer
+    condense (follow-ups) -> analyse (qa.question) -> retrieve (HybridRetriever) -> evidence
+    -> answerer (an ``Answerer``: extractive or llm)
+
+A small typed record, ``Turn``, carries the state between the steps. ``ask`` and ``stream`` run
+the same steps; ``ask`` simply keeps the final answer of the stream.
 
 ``Assistant`` owns the long-lived parts (index, embedder, answerers), loads models lazily and
 once, and is safe to share between threads: the web server uses one for all requests.
@@ -8,24 +12,28 @@ once, and is safe to share between threads: the web server uses one for all requ
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa.answer.evidence import load_candidates
+from qa.answer.evidence import Candidate, load_candidates
 from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.protocol import Answerer, Event, final_answer
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import ConfigError, DependencyError, InputError
-from qa.followup import Message, condense
-from qa.index import Index
+from qa.question import analyze
+from qa.question.followup import Message
 from qa.retrieve import HybridRetriever, document_to_hit
-from qa.types import Answer
+from qa.store.index import Index
+from qa.types import Answer, Hit, Question
 
 QUERY_CACHE_SIZE = 1024
 
@@ -45,16 +53,40 @@ def check_question(question: str, settings: Settings) -> str:
     return cleaned
 
 
+def parse_as_of(value: str | dt.date | None) -> dt.date | None:
+    """An as-of date from ``YYYY-MM-DD`` (or a date); ``None`` means today."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"as_of {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-04-11") from None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question on its way through the chain; each step returns a copy with more filled in."""
+
+    asked: str
+    history: tuple[Message, ...] = ()
+    k: int | None = None
+    filters: dict | None = None
+    mode: str | None = None
+    as_of: dt.date | None = None
+    started: float = field(default_factory=time.perf_counter)
+    question: Question | None = None
+    hits: tuple[Hit, ...] = ()
+    evidence: tuple[Candidate, ...] = ()
+    retrieve_ms: float = 0.0
+
+
 class Assistant:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
-                 answerers: dict[str, Any] | None = None) -> None:
+                 answerers: dict[str, Answerer] | None = None) -> None:
         self.settings = settings or load_settings()
-        self.index = Index.open(self.settings)
         self.embedder = embedder or make_embedder(self.settings.embedding)
-        if self.embedder.name != self.index.meta()["model"]:
-            self.settings.embedding.model = self.embedder.name
-            self.index._check_readable()  # raises the clear mismatch error
-        self._answerers: dict[str, Any] = {"extractive": ExtractiveAnswerer(self.settings)}
+        self.index = Index.open(self.settings, model=self.embedder.name)
+        self._answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.settings)}
         self._answerers.update(answerers or {})
         self._embed_cached = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_one)
         r = self.settings.retrieval
@@ -64,9 +96,7 @@ class Assistant:
     def warm_up(self, mode: str | None = None) -> Assistant:
         """Load the models now rather than inside the first question's timings."""
         self.embed_query("warm up")
-        warm = getattr(self.answerer(mode), "warm_up", None)
-        if warm:
-            warm()
+        self.answerer(mode).warm_up()
         return self
 
     # ------------------------------------------------------------ parts
@@ -79,13 +109,13 @@ class Assistant:
     def embed_query(self, text: str) -> np.ndarray:
         return self._embed_cached(text)
 
-    def answerer(self, mode: str | None) -> Any:
+    def answerer(self, mode: str | None) -> Answerer:
         mode = mode or self.settings.answer.mode
         if mode not in self._answerers:
             self._answerers[mode] = self._make_answerer(mode)
         return self._answerers[mode]
 
-    def _make_answerer(self, mode: str) -> Any:
+    def _make_answerer(self, mode: str) -> Answerer:
         if mode == "llm":
             try:
                 llm = importlib.import_module("qa.answer.llm")
@@ -93,98 +123,96 @@ class Assistant:
                 raise DependencyError(
                     f"llm mode needs the optional extra: pip install -e '.[llm]' ({exc})"
                 ) from None
-            return llm.LLMAnswerer(self.settings, embed=self.embed_query)
+            answerer: Answerer = llm.LLMAnswerer(self.settings, embed=self.embed_query)
+            return answerer
         raise ConfigError(f"unknown answer mode {mode!r}; use extractive or llm")
+
+    # ------------------------------------------------------------ the steps
+
+    def _condense(self, turn: Turn) -> Turn:
+        asked = check_question(turn.asked, self.settings)
+        answerer = self.answerer(turn.mode)
+        standalone = answerer.condense(asked, turn.history) if turn.history else asked
+        return replace(turn, asked=asked, question=analyze(standalone, turn.as_of))
+
+    def _retrieve(self, turn: Turn) -> Turn:
+        t0 = time.perf_counter()
+        assert turn.question is not None
+        text = turn.question.text
+        # One snapshot for retrieval and evidence: an update committed in between must not pair
+        # chunks of the old version of an article with sentences of the new one.
+        with self.index.snapshot():
+            docs = self.retriever.invoke(text, k=turn.k or self.settings.retrieval.k,
+                                         filters=turn.filters)
+            hits = [document_to_hit(d) for d in docs]
+            evidence = load_candidates(self.index, hits, text, self.embed_query(text))
+        return replace(turn, hits=tuple(hits), evidence=tuple(evidence), retrieve_ms=_ms(t0))
+
+    def _answer_events(self, turn: Turn) -> Iterator[Event]:
+        assert turn.question is not None
+        t0 = time.perf_counter()
+        for kind, value in self.answerer(turn.mode).stream(turn.question, turn.evidence):
+            yield kind, (self._finish(turn, value, _ms(t0)) if kind == "answer" else value)
+
+    def _finish(self, turn: Turn, result: Answer, answer_ms: float) -> Answer:
+        assert turn.question is not None
+        timings = {"retrieve": turn.retrieve_ms, "answer": answer_ms, "total": _ms(turn.started)}
+        return replace(result, question=turn.asked, timings_ms=timings, retrieved=turn.hits,
+                       standalone_question=turn.question.text)
 
     # ------------------------------------------------------------ the chain
 
     def chain(self) -> Runnable:
         """question dict -> Answer, as an LCEL runnable (usable with LangChain tooling)."""
         return (
-            RunnableLambda(self._condense_step, name="condense")
-            | RunnableLambda(self._retrieve_step, name="retrieve")
-            | RunnableLambda(self._answer_step, name="answer")
+            RunnableLambda(_turn_of, name="inputs")
+            | RunnableLambda(self._condense, name="condense")
+            | RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(lambda turn: final_answer(self._answer_events(turn)), name="answer")
         )
-
-    def _condense_step(self, inputs: dict) -> dict:
-        started = time.perf_counter()
-        question = check_question(inputs["question"], self.settings)
-        answerer = self.answerer(inputs.get("mode"))
-        history = inputs.get("history") or []
-        condenser = getattr(answerer, "condense", None)
-        standalone = condenser(question, history) if condenser else condense(question, history)
-        return {**inputs, "question": question, "standalone": standalone, "started": started}
-
-    def _retrieve_step(self, state: dict) -> dict:
-        t0 = time.perf_counter()
-        # One snapshot for retrieval and evidence: an update committed in between must not pair
-        # chunks of the old version of an article with sentences of the new one.
-        with self.index.snapshot():
-            docs = self.retriever.invoke(state["standalone"], k=state.get("k") or self.settings.retrieval.k,
-                                         filters=state.get("filters"))
-            hits = [document_to_hit(d) for d in docs]
-            qvec = self.embed_query(state["standalone"])
-            candidates = load_candidates(self.index, hits, state["standalone"], qvec)
-        return {**state, "hits": hits, "candidates": candidates, "retrieve_ms": _ms(t0)}
-
-    def _answer_step(self, state: dict) -> Answer:
-        t0 = time.perf_counter()
-        answerer = self.answerer(state.get("mode"))
-        result: Answer = answerer.answer(state["standalone"], state["candidates"])
-        return self._finish(state, result, _ms(t0))
-
-    def _finish(self, state: dict, result: Answer, answer_ms: float) -> Answer:
-        timings = {"retrieve": state["retrieve_ms"], "answer": answer_ms,
-                   "total": _ms(state["started"])}
-        return Answer(question=state["question"], text=result.text, abstained=result.abstained,
-                      citations=result.citations, mode=result.mode, timings_ms=timings,
-                      retrieved=tuple(state["hits"]), standalone_question=state["standalone"],
-                      extra=result.extra)
 
     # ------------------------------------------------------------ public calls
 
     def ask(self, question: str, history: Sequence[Message] | None = None, *, k: int | None = None,
-            filters: dict | None = None, mode: str | None = None) -> Answer:
-        return self.chain().invoke({"question": question, "history": list(history or []),
-                                    "k": k, "filters": filters, "mode": mode})
+            filters: dict | None = None, mode: str | None = None,
+            as_of: str | dt.date | None = None) -> Answer:
+        return final_answer(self.stream(question, history, k=k, filters=filters, mode=mode,
+                                        as_of=as_of))
 
     def stream(self, question: str, history: Sequence[Message] | None = None, *,
-               k: int | None = None, filters: dict | None = None,
-               mode: str | None = None) -> Iterator[tuple[str, Any]]:
+               k: int | None = None, filters: dict | None = None, mode: str | None = None,
+               as_of: str | dt.date | None = None) -> Iterator[Event]:
         """Events: ("token", text) as the answer is produced, then ("answer", Answer).
 
-        An answerer with its own ``stream`` (the LLM) yields real tokens; the extractive answer
-        is complete at once and is sent word by word so every client handles one protocol.
+        An answerer with real streaming (the LLM) yields tokens as they are written; the
+        extractive answer is complete at once and is sent word by word, so every client
+        handles one protocol.
         """
-        inputs = {"question": question, "history": list(history or []), "k": k,
-                  "filters": filters, "mode": mode}
-        state = self._retrieve_step(self._condense_step(inputs))
-        answerer = self.answerer(mode)
-        t0 = time.perf_counter()
-        if hasattr(answerer, "stream"):
-            result = None
-            for kind, value in answerer.stream(state["standalone"], state["candidates"]):
-                if kind == "answer":
-                    result = value
-                else:
-                    yield kind, value
-            assert result is not None
-        else:
-            result = answerer.answer(state["standalone"], state["candidates"])
-            for i, word in enumerate(result.text.split(" ")):
-                yield "token", ("" if i == 0 else " ") + word
-        yield "answer", self._finish(state, result, _ms(t0))
+        turn = self.prepare(question, history, k=k, filters=filters, mode=mode, as_of=as_of)
+        yield from self._answer_events(turn)
+
+    def prepare(self, question: str, history: Sequence[Message] | None = None, *,
+                k: int | None = None, filters: dict | None = None, mode: str | None = None,
+                as_of: str | dt.date | None = None) -> Turn:
+        """The steps before the answerer: the analysed question, its hits and its evidence."""
+        turn = _turn_of({"question": question, "history": history, "k": k, "filters": filters,
+                         "mode": mode, "as_of": as_of})
+        return self._retrieve(self._condense(turn))
 
     def clear_caches(self) -> None:
         """Forget cached query vectors and entities (benchmarks measure uncached questions)."""
         self._embed_cached.cache_clear()
         for answerer in self._answerers.values():
-            clear = getattr(answerer, "clear_cache", None)
-            if clear:
-                clear()
+            answerer.clear_cache()
 
     def close(self) -> None:
         self.index.close()
+
+
+def _turn_of(inputs: dict[str, Any]) -> Turn:
+    return Turn(asked=inputs["question"], history=tuple(inputs.get("history") or ()),
+                k=inputs.get("k"), filters=inputs.get("filters"), mode=inputs.get("mode"),
+                as_of=parse_as_of(inputs.get("as_of")))
 
 
 def _ms(start: float) -> float:

@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from qa.index import Index
+from qa.store.index import Index
 from qa.types import Hit
 
 _ENCODER_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-encode")

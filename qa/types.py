@@ -6,6 +6,7 @@ Offsets are character offsets into ``Article.text``, the stored (cleaned) text, 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,6 +76,51 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The exact answer span inside a stored article: ``article.text[start:end] == text``.
+
+    Set when the answer is a span (a name, a number, a place, a quote); ``None`` when the answer
+    is a whole sentence.
+    """
+
+    text: str
+    article_id: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The publication dates a question is about, resolved against its as-of date (inclusive)."""
+
+    start: dt.date
+    end: dt.date
+    phrase: str = ""  # the words it came from: "this week", "on Friday"
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the answer stage sees it, read once by ``qa.question.analyze``.
+
+    ``text`` is the standalone question (follow-ups rewritten); ``interrogative`` is the part that
+    asks, ``context`` the sentences before it ("A storm forced thousands to evacuate this week.").
+    ``answer_type`` is one of ``qa.question.ANSWER_TYPES``; ``focus`` are the content words the
+    answer must relate to; ``as_of`` is the date the question is asked on (``None``: today).
+    """
+
+    text: str
+    interrogative: str
+    context: str = ""
+    answer_type: str = "other"
+    focus: tuple[str, ...] = ()
+    as_of: dt.date | None = None
+    window: DateWindow | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -85,6 +131,7 @@ class Answer:
     retrieved: tuple[Hit, ...] = ()
     standalone_question: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``qa ask --json`` and ``POST /api/ask`` (DESIGN.md)."""
@@ -94,6 +141,7 @@ class Answer:
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
+            "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

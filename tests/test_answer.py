@@ -5,9 +5,11 @@ import re
 import numpy as np
 
 from qa import ABSTAIN_MESSAGE, Article, Sentence
-from qa.answer.evidence import Candidate, score_sentences, stem
+from qa.answer.evidence import Candidate, score_sentences
 from qa.answer.extractive import Entity, ExtractiveAnswerer
-from qa.answer.question import expected_labels
+from qa.question import analyze
+from qa.question.expect import expected_labels
+from qa.text import stem
 
 
 def fake_entities(text: str) -> list[Entity]:
@@ -39,7 +41,7 @@ def test_expected_labels() -> None:
 
 
 def test_short_span_with_citation(settings) -> None:
-    result = answerer(settings).answer("Who chaired the meeting?", [
+    result = answerer(settings).answer(analyze("Who chaired the meeting?"), [
         cand("The meeting was chaired by John Healey in Brussels.", 0.8, 0),
         cand("Other things happened.", 0.5, 1),
     ])
@@ -49,7 +51,7 @@ def test_short_span_with_citation(settings) -> None:
 
 
 def test_span_supported_by_several_sentences_wins(settings) -> None:
-    result = answerer(settings).answer("Who chaired the meeting?", [
+    result = answerer(settings).answer(analyze("Who chaired the meeting?"), [
         cand("The meeting was chaired by Anna Smith.", 0.80, 0),
         cand("Chairing the meeting, John Healey spoke.", 0.75, 1),
         cand("John Healey chaired a meeting.", 0.74, 2, caption=True),
@@ -61,18 +63,19 @@ def test_span_supported_by_several_sentences_wins(settings) -> None:
 
 def test_abstains_below_threshold(settings) -> None:
     settings.answer.abstain_threshold = 0.5
-    result = answerer(settings).answer("Why did it fail?", [cand("Unrelated text.", 0.3)])
+    result = answerer(settings).answer(analyze("Why did it fail?"), [cand("Unrelated text.", 0.3)])
     assert result.abstained and result.text == ABSTAIN_MESSAGE and result.citations == ()
     settings.answer.abstain_threshold = 0.2
-    assert not answerer(settings).answer("Why did it fail?", [cand("Unrelated text.", 0.3)]).abstained
+    result = answerer(settings).answer(analyze("Why did it fail?"), [cand("Unrelated text.", 0.3)])
+    assert not result.abstained
 
 
 def test_no_candidates_abstains(settings) -> None:
-    assert answerer(settings).answer("Who?", []).abstained
+    assert answerer(settings).answer(analyze("Who?"), []).abstained
 
 
 def test_entity_named_in_question_is_not_the_answer(settings) -> None:
-    result = answerer(settings).answer("Who met John Healey?", [
+    result = answerer(settings).answer(analyze("Who met John Healey?"), [
         cand("John Healey met Kaja Kallas on Friday.", 0.8),
     ])
     assert result.text.startswith("Kaja Kallas")
@@ -103,11 +106,11 @@ def test_question_kinds_with_words_between() -> None:
 
 
 def test_how_many_needs_the_counted_thing(settings) -> None:
-    result = answerer(settings).answer("How many troops will be deployed?", [
+    result = answerer(settings).answer(analyze("How many troops will be deployed?"), [
         cand("Ministers from 30 countries discussed deploying troops.", 0.9),
     ])
     assert result.abstained  # 30 counts countries, not troops
-    result = answerer(settings).answer("How many countries sent ministers?", [
+    result = answerer(settings).answer(analyze("How many countries sent ministers?"), [
         cand("Ministers from 30 countries discussed deploying troops.", 0.9),
     ])
     assert result.text.startswith("30")
@@ -115,7 +118,7 @@ def test_how_many_needs_the_counted_thing(settings) -> None:
 
 def test_named_terms_in_the_question_must_be_supported(settings) -> None:
     settings.answer.abstain_threshold = 0.5
-    result = answerer(settings).answer("Who is the German defence minister?", [
+    result = answerer(settings).answer(analyze("Who is the German defence minister?"), [
         cand("The British defence minister Anna Smith spoke.", 0.6),
     ])
     assert result.abstained
@@ -128,7 +131,8 @@ def test_coordinated_entities_form_one_answer(settings) -> None:
                 for m in _re.finditer(r"\b(?:the UK|Germany|France)\b", text)]
 
     result = ExtractiveAnswerer(settings, entities=countries).answer(
-        "Who will chair the meeting?", [cand("That meeting will be chaired by the UK and Germany.", 0.8)])
+        analyze("Who will chair the meeting?"),
+        [cand("That meeting will be chaired by the UK and Germany.", 0.8)])
     assert result.text.startswith("the UK and Germany")
 
 

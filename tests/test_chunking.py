@@ -1,5 +1,5 @@
-from qa.chunking import article_sentences, make_chunks
-from qa.ingest import read_articles
+from qa.ingest.chunking import article_sentences, make_chunks
+from qa.ingest.readers import read_articles
 
 from .conftest import SEED_ARTICLE
 

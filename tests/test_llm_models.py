@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import ConfigError, DependencyError, Settings, llm_local, load_settings
-from qa import llm as llm_module
+from qa import ConfigError, DependencyError, Settings, load_settings
+from qa.llm import local as llm_local
+from qa.llm import models as llm_module
 
 
 @pytest.fixture

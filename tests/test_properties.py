@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import article_sentences, make_chunks
-from qa.ingest import _Line, build_article
-from qa.sentences import MAX_SENTENCE_CHARS, split_sentences
+from qa.ingest.chunking import article_sentences, make_chunks
+from qa.ingest.readers import _Line, build_article
+from qa.ingest.sentences import MAX_SENTENCE_CHARS, split_sentences
 
 PIECES = [
     "Mr.", "U.S.", "Jan.", "e.g.", "J. K.", "3.5", "$2.4 billion", "…", "...", "!", "?", ".", "。", "！",

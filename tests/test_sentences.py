@@ -1,6 +1,6 @@
 import pytest
 
-from qa.sentences import MAX_SENTENCE_CHARS, split_sentences
+from qa.ingest.sentences import MAX_SENTENCE_CHARS, split_sentences
 
 from .conftest import SEED_ARTICLE
 

@@ -16,8 +16,8 @@ from qa import (
     index_paths,
     remove_articles,
 )
-from qa.ingest import _Line
-from qa.store import all_chunk_vectors
+from qa.ingest.readers import _Line
+from qa.store.sqlite import all_chunk_vectors
 
 from .conftest import SEED_ID
 
@@ -123,7 +123,7 @@ def test_interrupted_indexing_keeps_committed_batches(settings) -> None:
 
 def test_failed_vector_write_rolls_back_rows(settings, fake_embedder, monkeypatch) -> None:
     index_articles([article("a", "Alpha text.")], settings, embedder=fake_embedder)
-    from qa import vectors
+    from qa.store import vectors
 
     def broken_save(self, path):
         Path(str(path) + ".tmp").write_bytes(b"partial")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.vectors import VectorIndex
+from qa.store.vectors import VectorIndex
 
 
 def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:

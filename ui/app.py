@@ -21,7 +21,7 @@ from typing import Any
 
 import gradio as gr
 
-from qa import InputError, QAError
+from qa import ARTICLE_SUFFIXES, InputError, QAError
 from ui import render
 from ui.jobs import DeadlineExceeded, first
 from ui.limits import RateLimited
@@ -30,7 +30,7 @@ from ui.site import Site
 
 log = logging.getLogger(__name__)
 ANY_SOURCE = "(any source)"
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
+UPLOAD_TYPES = list(ARTICLE_SUFFIXES)
 NOT_ALLOWED = "Not added: this page may not add articles."
 
 MayWrite = Callable[[gr.Request], bool]

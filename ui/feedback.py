@@ -20,15 +20,13 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from qa import InputError
+from qa import InputError, strip_markers
 
-_MARKERS = re.compile(r"\s*\[\d+\]")
 _lock = threading.Lock()
 
 
@@ -39,7 +37,7 @@ def feedback_row(answer: Mapping[str, Any], vote: str) -> dict[str, Any]:
     abstained = bool(answer.get("abstained"))
     given = answer.get("citations")
     citations = [c for c in given if isinstance(c, dict)] if isinstance(given, list) else []
-    gold = [] if (abstained or vote == "down") else [_MARKERS.sub("", text).strip()]
+    gold = [] if (abstained or vote == "down") else [strip_markers(text)]
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     key = f"{created}|{answer.get('question')}|{text}|{vote}"
     return {

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from qa import InputError
+from qa import ARTICLE_SUFFIXES, InputError
 
-SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+SUFFIXES = ARTICLE_SUFFIXES
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME = 100
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-_MARKER = re.compile(r"\[(\d+)\]")
+from qa import MARKER
 
 Citation = Mapping[str, Any]
 
@@ -86,7 +86,7 @@ def answer_html(answer: Mapping[str, Any], msg_id: str, article_text: Callable[[
             return match.group(0)
         return f'<a class="qa-ref" href="#{msg_id}-fn-{n}" title="Show source {n}">[{n}]</a>'
 
-    body = _MARKER.sub(link, esc(answer.get("answer", "")))
+    body = MARKER.sub(link, esc(answer.get("answer", "")))
     if answer.get("abstained"):
         return ('<div class="qa-answer qa-abstained"><p class="qa-abstain-label">Not found in the '
                 f"indexed articles</p><p>{body}</p></div>")

@@ -29,8 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer.evidence import content_terms
-from qa.store import STOPWORDS
+from qa.text import STOPWORDS, content_terms
 
 LEXICAL_MIN = 0.4  # share of the claim's content words found in the cited sentence
 SIMILARITY_MIN = 0.35  # cosine between the claim (in the question's context) and the sentence

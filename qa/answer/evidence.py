@@ -10,14 +10,13 @@ from "the meeting discussed".
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import Index
-from qa.store import STOPWORDS
+from qa.store.index import Index
+from qa.text import content_terms
 from qa.types import Article, Hit, Sentence
 
 DENSE_WEIGHT = 0.5
@@ -89,21 +88,3 @@ def _idf(doc_terms: list[set[str]]) -> dict[str, float]:
     df = Counter(t for terms in doc_terms for t in terms)
     n = len(doc_terms)
     return {t: math.log(1 + (n + 1) / (c + 0.5)) for t, c in df.items()}
-
-
-_SUFFIXES = ("ing", "ed", "es", "s", "ly")
-
-
-def stem(word: str) -> str:
-    """A deliberately light stemmer: chaired/chairing/chairs -> chair, without a model."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-        word = word[:-1]  # planned -> plann -> plan
-    return word
-
-
-def content_terms(text: str) -> list[str]:
-    return [stem(w) for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]

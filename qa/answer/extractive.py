@@ -12,11 +12,14 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from qa.answer.evidence import Candidate, content_terms
-from qa.answer.question import (
+from qa.answer.evidence import Candidate
+from qa.answer.protocol import Event, word_tokens
+from qa.config import Settings
+from qa.errors import DependencyError
+from qa.question.expect import (
     after_locative,
     counted_thing,
     counts_thing,
@@ -25,9 +28,9 @@ from qa.answer.question import (
     named_terms,
     wants_place,
 )
-from qa.config import Settings
-from qa.errors import DependencyError
-from qa.types import ABSTAIN_MESSAGE, Answer, Citation
+from qa.question.followup import Message, condense
+from qa.text import content_terms
+from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question
 
 TYPE_BONUS = 0.12  # holding the most wanted kind of thing (PERSON for "who") is better support
 REDUNDANCY_WEIGHT = 0.15  # share of each further supporting sentence added to an answer's score
@@ -62,7 +65,17 @@ class ExtractiveAnswerer:
     def warm_up(self) -> None:
         self._extract("Warm up.")
 
-    def answer(self, question: str, candidates: list[Candidate]) -> Answer:
+    def condense(self, question: str, history: Sequence[Message]) -> str:
+        return condense(question, history)
+
+    def stream(self, question: Question, evidence: Sequence[Candidate]) -> Iterator[Event]:
+        result = self.answer(question, evidence)
+        yield from word_tokens(result.text)
+        yield "answer", result
+
+    def answer(self, asked: Question, candidates: Sequence[Candidate]) -> Answer:
+        question = asked.text
+        candidates = list(candidates)
         threshold = self.settings.answer.abstain_threshold
         if not candidates:
             return abstain(question, self.mode)

@@ -25,9 +25,11 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from qa.answer.citations import Checker, Source, held_from, is_refusal, render
 from qa.answer.evidence import Candidate
 from qa.answer.extractive import ExtractiveAnswerer, abstain, to_citation
+from qa.answer.protocol import Event
 from qa.config import Settings
-from qa.followup import Message, condense
-from qa.types import ABSTAIN_MESSAGE, Answer
+from qa.question.followup import Message, condense
+from qa.text import strip_markers
+from qa.types import ABSTAIN_MESSAGE, Answer, Question
 
 CONTEXT_SENTENCES = 5  # sentences given to the model; prompt reading dominates CPU latency
 GATE_MARGIN = 0.1  # below abstain_threshold minus this, abstain without asking the model
@@ -96,16 +98,12 @@ class LLMAnswerer:
 
     # ------------------------------------------------------------ answers
 
-    def answer(self, question: str, candidates: list[Candidate]) -> Answer:
-        final = None
-        for kind, value in self.stream(question, candidates):
-            if kind == "answer":
-                final = value
-        assert final is not None
-        return final
+    def clear_cache(self) -> None:
+        self._fallback.clear_cache()
 
-    def stream(self, question: str, candidates: list[Candidate]) -> Iterator[tuple[str, Any]]:
+    def stream(self, asked: Question, evidence: Sequence[Candidate]) -> Iterator[Event]:
         """Events: ("token", text), ("citation", Citation) when a marker resolves, ("answer", …)."""
+        question, candidates = asked.text, list(evidence)
         sources, dropped = select_sources(candidates)
         floor = self.settings.answer.abstain_threshold - GATE_MARGIN
         if not sources or candidates[0].score < floor:
@@ -131,10 +129,11 @@ class LLMAnswerer:
         extra = {"llm_text": raw, "llm_ms": round((time.perf_counter() - started) * 1000, 1),
                  "given": [[c.article.id, c.sentence.idx] for c in sources],
                  "dropped_sentences": dropped}
-        yield from self._conclude(question, candidates, sources, render(raw, checker), extra)
+        yield from self._conclude(asked, candidates, sources, render(raw, checker), extra)
 
-    def _conclude(self, question: str, candidates: list[Candidate], sources: list[Candidate],
-                  checked: Any, extra: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    def _conclude(self, asked: Question, candidates: list[Candidate], sources: list[Candidate],
+                  checked: Any, extra: dict[str, Any]) -> Iterator[Event]:
+        question = asked.text
         extra = {**extra, "removed_citations": checked.removed,
                  "attached_citations": checked.attached,
                  "unsupported_claims": checked.unsupported}
@@ -143,7 +142,7 @@ class LLMAnswerer:
                                    mode=self.mode, extra={**extra, "refused": True})
             return
         if checked.supported == 0:
-            fallback = self._fallback.answer(question, candidates)
+            fallback = self._fallback.answer(asked, candidates)
             yield "token", FALLBACK_NOTICE + fallback.text
             yield "answer", Answer(question=question, text=fallback.text,
                                    abstained=fallback.abstained, citations=fallback.citations,
@@ -202,7 +201,7 @@ def _conversation(history: Sequence[Message]) -> str:
     out = []
     for m in turns:
         who = "User" if m.get("role") == "user" else "Assistant"
-        content = re.sub(r"\s*\[\d+\]", "", str(m.get("content") or "")).strip()
+        content = strip_markers(str(m.get("content") or ""))
         out.append(f"{who}: {content[:300]}")
     return "\n".join(out)
 

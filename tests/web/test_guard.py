@@ -36,8 +36,18 @@ class Broken:
 
     mode = "extractive"
 
-    def answer(self, question, candidates):  # type: ignore[no-untyped-def]
+    def stream(self, question, evidence):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internal detail")
+        yield  # a generator, as answerers are
+
+    def condense(self, question, history):  # type: ignore[no-untyped-def]
+        return question
+
+    def warm_up(self) -> None:
+        pass
+
+    def clear_cache(self) -> None:
+        pass
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import store
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
+from qa.store import sqlite as store
+from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
 from qa.types import Article, Chunk, Sentence
-from qa.vectors import FileStamp, VectorIndex
 
 DB_NAME = "qa.sqlite"
 
@@ -56,8 +56,9 @@ class Index:
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, settings: Settings) -> Index:
-        """Open an existing index for reading; a clear error if there is none."""
+    def open(cls, settings: Settings, model: str | None = None) -> Index:
+        """Open an existing index for reading; a clear error if there is none, or if it was
+        built with another embedding model than ``model`` (default: the settings' model)."""
         directory = Path(settings.index.dir)
         recover_interrupted_swap(directory)
         if not (directory / DB_NAME).is_file():
@@ -65,7 +66,7 @@ class Index:
                 f"no index in {directory}/; build one with: qa index PATH --index-dir {directory}"
             )
         index = cls(directory, settings)
-        index._check_readable()
+        index._check_readable(model or settings.embedding.model)
         return index
 
     @classmethod
@@ -98,14 +99,14 @@ class Index:
                     f"(or use the index's settings)"
                 )
 
-    def _check_readable(self) -> None:
+    def _check_readable(self, model: str) -> None:
         meta = self.meta()
         if not meta.get("model"):
             raise IndexStateError(f"{self.dir}/ holds no indexed articles yet; run: qa index PATH")
-        if meta["model"] != self.settings.embedding.model:
+        if meta["model"] != model:
             raise ModelMismatchError(
                 f"{self.dir}/ was built with embedding model {meta['model']!r} ({meta['dim']} dims) "
-                f"but the settings ask for {self.settings.embedding.model!r}; rebuild with: "
+                f"but the settings ask for {model!r}; rebuild with: "
                 f"qa index PATH --rebuild --index-dir {self.dir}, or set "
                 f"QA_EMBEDDING__MODEL={meta['model']}"
             )

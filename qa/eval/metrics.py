@@ -27,9 +27,10 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from qa.text import strip_markers
+
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def normalize_answer(s: str) -> str:
@@ -49,7 +50,7 @@ def normalize_answer(s: str) -> str:
 
 def strip_citation_markers(text: str) -> str:
     """Remove the "[n]" markers an answer carries, so they are not scored as answer tokens."""
-    return _MARKER.sub("", text).strip()
+    return strip_markers(text)
 
 
 def _usable_golds(golds: Sequence[str]) -> list[str]:

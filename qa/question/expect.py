@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.evidence import content_terms, stem
-from qa.store import STOPWORDS
+from qa.text import STOPWORDS, content_terms, stem
 
 # Entity labels acceptable for each question kind, most wanted first.
 _EXPECTED: list[tuple[re.Pattern[str], tuple[str, ...]]] = [

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import store
-from qa.chunking import article_sentences, make_chunks
 from qa.config import Settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import InputError, QAError
-from qa.index import Index, PreparedArticle, recover_interrupted_swap
-from qa.ingest import iter_files, read_articles
+from qa.ingest.chunking import article_sentences, make_chunks
+from qa.ingest.readers import iter_files, read_articles
+from qa.store import sqlite as store
+from qa.store.index import Index, PreparedArticle, recover_interrupted_swap
 from qa.testhooks import pause_at
 from qa.types import Article
 

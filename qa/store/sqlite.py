@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.text import STOPWORDS
 from qa.types import Article, Chunk, Sentence
 
 SCHEMA_VERSION = "1"
@@ -41,12 +42,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize='porter unicode61 remove_diacritics 2');
 """
 
-STOPWORDS = frozenset(
-    """a an the of in on at to for from by with and or but is are was were be been being do does
-    did has have had what who whom whose which when where why how many much that this these those
-    it its he she they them his her their there here as into about than then so not no nor if
-    i you we us our your my me can could would should will shall may might must""".split()
-)
 
 
 @dataclass(frozen=True)

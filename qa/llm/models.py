@@ -1,6 +1,6 @@
 """Chat models for the ``llm`` answer mode, chosen by ``settings.llm.provider``.
 
-- ``local``: a GGUF file run in-process (``qa.llm_local``); by default the packaged
+- ``local``: a GGUF file run in-process (``qa.llm.local``); by default the packaged
   Qwen2.5-Coder-1.5B-Instruct, joined once into ``llm.cache_dir``.
 - ``openai``: any OpenAI-compatible endpoint (Ollama, llama.cpp's server, vLLM, hosted APIs)
   through ``langchain-openai``.
@@ -49,7 +49,7 @@ def _build(s: LLMSettings) -> BaseChatModel:
 
 def _local(s: LLMSettings) -> BaseChatModel:
     try:
-        from qa.llm_local import LlamaCppChat, packaged_gguf
+        from qa.llm.local import LlamaCppChat, packaged_gguf
     except ImportError as exc:  # pragma: no cover - langchain-core is a base dependency
         raise DependencyError(f"the local LLM needs its extra: {INSTALL_LLM}") from exc
     if importlib_missing("xllamacpp"):

@@ -1,13 +1,13 @@
 """The evaluation runner: a dataset of questions with gold answers in, metrics and rows out.
 
-Library first: ``run_eval()`` returns an ``EvalResult``; the CLI prints it and ``qa.eval_report``
+Library first: ``run_eval()`` returns an ``EvalResult``; the CLI prints it and ``qa.eval.report``
 writes files from it. Rows that carry ``article_text`` are answered from a temporary index of
 exactly those articles, built once per run through the same ingest path as ``qa index
 FILE.jsonl``; the other rows are answered from the configured index (``--index-dir``).
 
 Every question goes through ``Assistant.ask``, the same call the CLI and the web app make, so
 the figures measure the system as users run it. The metrics themselves are pure functions in
-``qa.metrics``; this module only collects what they need.
+``qa.eval.metrics``; this module only collects what they need.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from qa import metrics as m
 from qa.chain import Assistant
 from qa.config import Settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import InputError
-from qa.indexer import Progress, index_paths
-from qa.ingest import content_id
+from qa.eval import metrics as m
+from qa.ingest.readers import content_id
+from qa.store.indexer import Progress, index_paths
 from qa.types import Answer
 
 EvalProgress = Callable[[str, int, int], None]

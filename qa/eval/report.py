@@ -1,6 +1,6 @@
 """Presenting an evaluation: text for the terminal, the ``--report`` files, and comparisons.
 
-Kept apart from the runner so that ``qa.evaluate`` stays free of formatting, and so matplotlib is
+Kept apart from the runner so that ``qa.eval.runner`` stays free of formatting, and so matplotlib is
 imported only when a plot is drawn (with the Agg backend: no display is needed).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import InputError
-from qa.evaluate import EvalResult
+from qa.eval.runner import EvalResult
 
 REPORT_FILES = ("report.md", "report.json", "questions.jsonl", "report.png")
 

@@ -7,7 +7,7 @@ which is what lets every retrieved chunk be mapped back to citable sentences.
 
 from __future__ import annotations
 
-from qa.sentences import split_sentences
+from qa.ingest.sentences import split_sentences
 from qa.types import Article, Chunk, Sentence
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.answer.evidence import content_terms
+from qa.text import content_terms, strip_markers
 
 Message = dict[str, str]
 
@@ -19,7 +19,6 @@ _PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.IGNORECASE)
 _ANAPHOR = re.compile(r"\b(he|she|him|his|her|hers|they|them|their|it|its|this|that|these|those|"
                       r"there|then)\b", re.IGNORECASE)
 _LEAD_IN = re.compile(r"^\s*(and|but|so|also|what about|how about)\b[\s,]*", re.IGNORECASE)
-_MARKER = re.compile(r"\s*\[\d+\]")
 _MAX_NAME_WORDS = 5
 
 
@@ -28,7 +27,7 @@ def last_exchange(history: Sequence[Message]) -> tuple[str | None, str | None]:
     for message in reversed(history):
         role, content = message.get("role"), str(message.get("content") or "")
         if role == "assistant" and answer is None and question is None:
-            answer = _MARKER.sub("", content).strip()
+            answer = strip_markers(content)
         elif role == "user" and question is None:
             question = content.strip()
         if question is not None:

@@ -18,9 +18,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from qa.errors import InputError
+from qa.text import ARTICLE_SUFFIXES
 from qa.types import Article
-
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 
 _SEPARATOR = re.compile(r"^[\W_]{1,80}$")  # a line of only punctuation/symbols: |, ***, ----
 _AGENCIES = r"(?:AP|AFP|Reuters|dpa|DPA|PA|PA Media|Bloomberg|EFE|ANSA|Xinhua|UPI|Associated Press)"
@@ -55,14 +54,14 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES \
+                if child.is_file() and child.suffix.lower() in ARTICLE_SUFFIXES \
                         and not _is_folder_furniture(child):
                     yield child
         elif path.is_file():
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if path.suffix.lower() not in ARTICLE_SUFFIXES:
                 raise InputError(
                     f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
-                    f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
+                    f"use one of {', '.join(ARTICLE_SUFFIXES)}"
                 )
             yield path
         else:

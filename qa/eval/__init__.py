@@ -1,0 +1,1 @@
+"""Evaluation: SQuAD-style metrics, the runner that asks every question, and the reports."""

@@ -1,0 +1,1 @@
+"""Ingest: files -> cleaned ``Article`` records -> sentences with offsets -> sentence-aligned chunks."""

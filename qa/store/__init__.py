@@ -1,0 +1,1 @@
+"""Storage: the index directory (SQLite rows + FAISS vectors) and the indexer that writes it."""
