@@ -18,9 +18,10 @@ def client(live_server):
         yield c
 
 
-def test_health(client):
-    body = client.get("/api/health").json()
-    assert body["status"] == "ok"
+def test_health_and_ready(client):
+    assert client.get("/api/health").json() == {"status": "ok"}
+    body = client.get("/api/ready").json()
+    assert body["status"] == "ready"
     assert body["articles"] >= 1 and body["chunks"] >= 1
     assert body["modes"] == ["extractive"]
 
