@@ -259,6 +259,13 @@ class PostgresReader:
         return int(self.scalar(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))))
 
     def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
+        return self._nearest("chunks", query, n, filters)
+
+    def dense_sentences(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
+        """Sentence ids nearest to the query vector."""
+        return self._nearest("sentences", query, n, filters)
+
+    def _nearest(self, table: str, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
         if n <= 0:
             return []
         vector = _f32(query)
@@ -267,34 +274,56 @@ class PostgresReader:
         self.con.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(min(ef, MAX_EF_SEARCH))))
         if where and self.iterative:
             self.con.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        join = " JOIN articles a ON a.id = c.article_id WHERE " + where if where else ""
+        join = " JOIN articles a ON a.id = t.article_id WHERE " + where if where else ""
         rows = self.con.execute(
-            f"SELECT c.id FROM chunks c{join} ORDER BY c.vector <#> %s LIMIT %s",
+            f"SELECT t.id FROM {table} t{join} ORDER BY t.vector <#> %s LIMIT %s",
             [*params, vector, n]).fetchall()
         if where and len(rows) < n:
-            return self.exact(vector, n, where, params)
+            return self.exact(vector, n, where, params, table)
         return [r[0] for r in rows]
 
-    def exact(self, vector: np.ndarray, n: int, where: str, params: list) -> list[int]:
-        """Exact search among the chunks matching ``where`` (the CTE keeps the planner off HNSW)."""
+    def exact(self, vector: np.ndarray, n: int, where: str, params: list, table: str = "chunks") -> list[int]:
+        """Exact search among the rows matching ``where`` (the CTE keeps the planner off HNSW)."""
         rows = self.con.execute(
-            "WITH allowed AS MATERIALIZED (SELECT c.id, c.vector FROM chunks c JOIN articles a"
-            f" ON a.id = c.article_id WHERE {where})"
+            f"WITH allowed AS MATERIALIZED (SELECT t.id, t.vector FROM {table} t JOIN articles a"
+            f" ON a.id = t.article_id WHERE {where})"
             " SELECT id FROM allowed ORDER BY vector <#> %s, id LIMIT %s", [*params, vector, n]).fetchall()
         return [r[0] for r in rows]
 
     def lexical(self, query: str, n: int, filters: dict | None) -> list[int]:
+        return self._ranked("chunks", query, n, filters)
+
+    def lexical_sentences(self, query: str, n: int, filters: dict | None) -> list[int]:
+        """Sentence ids ranked by full-text relevance."""
+        return self._ranked("sentences", query, n, filters)
+
+    def _ranked(self, table: str, query: str, n: int, filters: dict | None) -> list[int]:
         words = query_words(query)
         if not words or n <= 0:
             return []
         where, params = filter_sql(filters)
         extra = f" AND {where}" if where else ""
         rows = self.con.execute(
-            "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id,"
+            f"SELECT t.id FROM {table} t JOIN articles a ON a.id = t.article_id,"
             " websearch_to_tsquery('english', %s) q"
-            f" WHERE c.tsv @@ q{extra} ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT %s",
+            f" WHERE t.tsv @@ q{extra} ORDER BY ts_rank_cd(t.tsv, q) DESC, t.id LIMIT %s",
             [" or ".join(words), *params, n]).fetchall()
         return [r[0] for r in rows]
+
+    def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
+        """sentence id -> (article id, sentence index, the chunk that holds it most centrally)."""
+        if not ids:
+            return {}
+        rows = self.con.execute(
+            "SELECT s.id, s.article_id, s.idx, c.id, c.first_sentence, c.last_sentence FROM sentences s"
+            " JOIN chunks c ON c.article_id = s.article_id AND c.first_sentence <= s.idx"
+            " AND c.last_sentence >= s.idx WHERE s.id = ANY(%s)", (list(ids),)).fetchall()
+        best: dict[int, tuple[float, int, str, int]] = {}
+        for sid, article_id, idx, cid, first, last in rows:
+            off_centre = abs((first + last) / 2 - idx)
+            if sid not in best or (off_centre, cid) < best[sid][:2]:
+                best[sid] = (off_centre, cid, article_id, idx)
+        return {sid: (article_id, idx, cid) for sid, (_, cid, article_id, idx) in best.items()}
 
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         if not ids:
@@ -339,6 +368,11 @@ def filter_sql(filters: dict | None) -> tuple[str, list]:
     if filters.get("date_to"):
         clauses.append('a.date COLLATE "C" <= %s')
         params.append(filters["date_to"] + "\uffff")  # the whole day, whatever time follows
+    if filters.get("as_of"):
+        # Nothing published after the question was asked; undated (or unreadably dated) pass.
+        clauses.append("(a.date IS NULL OR a.date !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
+                       ' OR substr(a.date, 1, 10) COLLATE "C" <= %s)')
+        params.append(filters["as_of"])
     return " AND ".join(clauses), params
 
 

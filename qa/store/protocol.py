@@ -44,8 +44,9 @@ class StoredSentence:
 
 @runtime_checkable
 class StoreReader(Protocol):
-    """Reads inside one snapshot. Filters: ``{"source": str, "date_from": str, "date_to": str}``
-    (ISO dates; ``date_to`` includes the whole day)."""
+    """Reads inside one snapshot. Filters: ``{"source", "date_from", "date_to", "as_of"}`` (ISO
+    dates; ``date_to`` includes the whole day; ``as_of`` drops articles dated after it, undated
+    ones pass)."""
 
     def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
         """Up to ``n`` chunk ids, nearest to the (normalised) query vector first."""
@@ -53,6 +54,18 @@ class StoreReader(Protocol):
 
     def lexical(self, query: str, n: int, filters: dict | None) -> list[int]:
         """Up to ``n`` chunk ids ranked by full-text relevance to the query's content words."""
+        ...
+
+    def dense_sentences(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
+        """Up to ``n`` sentence ids nearest to the query vector ([] without sentence search)."""
+        ...
+
+    def lexical_sentences(self, query: str, n: int, filters: dict | None) -> list[int]:
+        """Up to ``n`` sentence ids ranked by full-text relevance ([] without sentence search)."""
+        ...
+
+    def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
+        """sentence id -> (article id, sentence index, id of the chunk holding it most centrally)."""
         ...
 
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]: ...

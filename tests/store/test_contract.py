@@ -241,3 +241,36 @@ def test_the_assistant_answers_from_either_backend(backend_settings):
     reopened.close()
     assert article is not None and article.text[cited.start:cited.end] == cited.sentence
     assert not filtered.citations
+
+
+def test_sentence_search_dense_and_full_text_with_places(store):
+    sentences = article_sentences(HARBOUR)
+    target = sentences[3]  # "The mayor, Ines Okafor, cut the ribbon."
+    with store.snapshot() as reader:
+        dense = reader.dense_sentences(EMBEDDER.encode([target.text])[0], 3, None)
+        lexical = reader.lexical_sentences("Who cut the ribbon?", 3, None)
+        places = reader.sentence_places([dense[0], *lexical])
+        chunk = reader.chunks([places[dense[0]][2]])[places[dense[0]][2]]
+        assert reader.lexical_sentences("zeppelin", 3, None) == []
+    assert places[dense[0]][:2] == ("harbour", 3)
+    assert [places[i][:2] for i in lexical] == [("harbour", 3)]
+    assert chunk.article_id == "harbour" and chunk.first_sentence <= 3 <= chunk.last_sentence
+
+
+@pytest.mark.parametrize("search", ["dense", "lexical", "dense_sentences", "lexical_sentences"])
+def test_as_of_drops_later_articles_and_keeps_undated_ones(store, backend_settings, search):
+    undated = Article(id="undated", title="Harbour apples", text="Harbour apples were sold. Cider too.")
+    store.write([prepared(undated, backend_settings)])
+    text = "harbour bridge apples cider harvest ribbon"
+    query = EMBEDDER.encode([text])[0]
+
+    def articles(filters):
+        with store.snapshot() as reader:
+            found = getattr(reader, search)(text if "lexical" in search else query, 50, filters)
+            if "sentences" in search:
+                return {place[0] for place in reader.sentence_places(found).values()}
+            return {c.article_id for c in reader.chunks(found).values()}
+
+    assert articles(None) == {"harbour", "orchard", "undated"}
+    assert articles({"as_of": "2025-01-01"}) == {"orchard", "undated"}
+    assert articles({"as_of": "2025-03-10"}) == {"harbour", "orchard", "undated"}

@@ -61,3 +61,12 @@ def test_sources_list_each_article_once():
 def test_paragraph_around():
     expected = ("First sentence. ", ARTICLE[START:END], "\nSecond line.")
     assert render.paragraph_around(ARTICLE, START, END) == expected
+
+
+def test_an_as_of_note_is_shown_escaped():
+    note = "As of 2025-04-08 (the newest cited article; asked on <2025-06-30>)."
+    html = render.answer_html({**ANSWER, "as_of": {"date": "2025-06-30", "note": note}}, "m3",
+                              lambda _id: ARTICLE)
+    assert ('<p class="qa-as-of">As of 2025-04-08 (the newest cited article; asked on '
+            '&lt;2025-06-30&gt;).</p>') in html
+    assert "qa-as-of" not in render.answer_html(ANSWER, "m3", lambda _id: ARTICLE)
