@@ -126,7 +126,7 @@ def _sql(settings, statement: str) -> None:
 def measure(settings, embedder, questions: list[str], warm: list[str]) -> dict:
     from qa import Assistant
     from qa.answer.evidence import load_candidates
-    from qa.retrieve import hybrid_search
+    from qa.retrieve import search
 
     assistant = Assistant(settings, embedder=embedder).warm_up()
     for q in warm:
@@ -138,8 +138,8 @@ def measure(settings, embedder, questions: list[str], warm: list[str]) -> dict:
         qvec = embedder.encode([q])[0]
         t0 = time.perf_counter()
         with assistant.index.snapshot() as reader:
-            hits = hybrid_search(assistant.index, q, qvec, k=r.k, candidates=r.candidates, rrf_k=r.rrf_k)
-            load_candidates(assistant.index, hits, q, qvec)
+            found = search(assistant.index, q, qvec, r)
+            load_candidates(assistant.index, list(found.hits), q, qvec, found.sentences)
             t1 = time.perf_counter()
             reader.dense(qvec, r.candidates, None)
             t2 = time.perf_counter()
