@@ -13,7 +13,7 @@ from qa.eval.runner import aggregate, score_question
 from tests.fakes import ScriptedAnswerer
 
 from .conftest import SEED_ID
-from .test_answer import fake_entities
+from .fakes import fake_parser
 
 ARTICLES = {
     "bakery": ("The bakery on Mill Street opened in 1998. Its owner, Maria Lopez, bakes 400 loaves "
@@ -42,7 +42,7 @@ def text_rows() -> list[dict]:
 
 
 def fake_answerers(settings) -> dict:
-    return {"extractive": ExtractiveAnswerer(settings, entities=fake_entities)}
+    return {"extractive": ExtractiveAnswerer(settings, parser=fake_parser)}
 
 
 # ------------------------------------------------------------------ dataset
