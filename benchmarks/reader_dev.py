@@ -43,7 +43,7 @@ def select(rows: list[dict], every: int, offset: int, limit: int | None,
     return chosen[:limit] if limit else chosen
 
 
-def build_evidence(rows: list[dict], cache: Path, seeds: bool) -> list[tuple[dict, tuple]]:
+def build_evidence(rows: list[dict], cache: Path, seeds: bool, k: int) -> list[tuple[dict, tuple]]:
     from qa.chain import Assistant
 
     settings = load_settings(index={"dir": cache / "index"})
@@ -60,7 +60,7 @@ def build_evidence(rows: list[dict], cache: Path, seeds: bool) -> list[tuple[dic
     assistant = Assistant(settings)
     out = []
     for r in rows:
-        turn = assistant.prepare(r["question"])
+        turn = assistant.prepare(r["question"], k=k)
         out.append((r, turn.evidence))
     assistant.close()
     return out
@@ -77,17 +77,26 @@ def main() -> None:
     p.add_argument("--seeds", action="store_true", help="answer from an index of seeds/")
     p.add_argument("--features", type=Path)
     p.add_argument("--misses", type=int, default=0, help="print this many wrong answers")
+    p.add_argument("--k", type=int, default=5, help="chunks retrieved per question")
+    p.add_argument("--drop-gold", action="store_true",
+                   help="remove the question's own article from the evidence: it becomes unanswerable")
+    p.add_argument("--confidence", type=Path,
+                   help="write the best span's features and F1 per question (abstention training)")
     args = p.parse_args()
     rows = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line]
     rows = select(rows, args.every, args.offset, args.limit, args.exclude_every)
     key = f"{args.dataset.stem}-{args.every}-{args.offset}-{args.limit}-{args.exclude_every}"
+    key += f"-k{args.k}" if args.k != 5 else ""
     args.cache.mkdir(parents=True, exist_ok=True)
     path = args.cache / f"{key}.pkl"
     if path.exists():
         evidence = pickle.loads(path.read_bytes())
     else:
-        evidence = build_evidence(rows, args.cache, args.seeds)
+        evidence = build_evidence(rows, args.cache, args.seeds, args.k)
         path.write_bytes(pickle.dumps(evidence))
+    if args.drop_gold:
+        evidence = [({**row, "answers": []}, tuple(c for c in cands if c.article.id != row["article_id"]))
+                    for row, cands in evidence]
     run(evidence, args)
 
 
@@ -96,7 +105,7 @@ def run(evidence, args) -> None:
     reader = ExtractiveAnswerer(settings)
     reader.warm_up()
     stats: dict[str, list] = defaultdict(list)
-    feats, misses, times = [], [], []
+    feats, misses, times, best_rows = [], [], [], []
     for qid, (row, cands) in enumerate(evidence):
         question = analyze(row["question"])
         t0 = time.perf_counter()
@@ -116,11 +125,25 @@ def run(evidence, args) -> None:
         if args.features:
             for s in reader.scored_spans(question, reader.sentences_to_read(question, cands)):
                 feats.append((qid, [s.features.get(k, 0.0) for k in FEATURES], m.f1(s.text, golds)))
+        if args.confidence:
+            read = reader.sentences_to_read(question, cands)
+            spans = reader.scored_spans(question, read)
+            if spans:
+                top = max(spans, key=lambda s: s.score)
+                best_rows.append(([top.features.get(k, 0.0) for k in FEATURES], m.f1(top.text, golds),
+                                  question.answer_type))
         if f1 < 0.5 and len(misses) < args.misses:
             misses.append(f"[{question.answer_type}] {row['question']} -> {pred!r} | gold {golds}")
     report(stats, times)
     for line in misses:
         print(line)
+    if args.confidence:
+        import numpy as np
+
+        np.savez(args.confidence, X=np.array([r[0] for r in best_rows], dtype=np.float32),
+                 y=np.array([r[1] for r in best_rows], dtype=np.float32),
+                 type=np.array([r[2] for r in best_rows]))
+        print(f"wrote {len(best_rows)} questions' best spans to {args.confidence}")
     if args.features:
         import numpy as np
 
