@@ -127,11 +127,10 @@ def run(evidence, args) -> None:
                 feats.append((qid, [s.features.get(k, 0.0) for k in FEATURES], m.f1(s.text, golds)))
         if args.confidence:
             read = reader.sentences_to_read(question, cands)
-            spans = reader.scored_spans(question, read)
-            if spans:
-                top = max(spans, key=lambda s: s.score)
+            top, _ = reader.choose(question, read)
+            if top is not None:
                 best_rows.append(([top.features.get(k, 0.0) for k in FEATURES], m.f1(top.text, golds),
-                                  question.answer_type))
+                                  reader.cues(question).answer_type, bool(golds)))
         if f1 < 0.5 and len(misses) < args.misses:
             misses.append(f"[{question.answer_type}] {row['question']} -> {pred!r} | gold {golds}")
     report(stats, times)
@@ -142,7 +141,7 @@ def run(evidence, args) -> None:
 
         np.savez(args.confidence, X=np.array([r[0] for r in best_rows], dtype=np.float32),
                  y=np.array([r[1] for r in best_rows], dtype=np.float32),
-                 type=np.array([r[2] for r in best_rows]))
+                 type=np.array([r[2] for r in best_rows]), answerable=np.array([r[3] for r in best_rows]))
         print(f"wrote {len(best_rows)} questions' best spans to {args.confidence}")
     if args.features:
         import numpy as np

@@ -45,7 +45,7 @@ def fit(X: np.ndarray, y: np.ndarray, l2: float, steps: int = 3000, lr: float = 
 
 
 def fit_listwise(X: np.ndarray, y: np.ndarray, qid: np.ndarray, l2: float, power: float = 4.0,
-                 steps: int = 1500, lr: float = 0.3) -> np.ndarray:
+                 steps: int = 800, lr: float = 0.3) -> np.ndarray:
     """A conditional logit over each question's spans (a softmax per question), by Adam.
 
     The target spreads over the question's spans in proportion to F1**power, so the exact answer
@@ -90,13 +90,25 @@ def main() -> None:
     p.add_argument("train", type=Path)
     p.add_argument("--heldout", type=Path)
     p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--confidence-data", type=Path, nargs="*", default=[],
+                   help="reader_dev.py --confidence files: the best span of each question and its F1 "
+                        "(with --drop-gold: of questions whose article was removed)")
+    p.add_argument("--rank-from", type=Path, help="a weights file whose ranker is kept as it is")
     p.add_argument("--show", type=int, default=25, help="print the largest weights")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     train = np.load(args.train)
     X, y = train["X"].astype(np.float64), train["y"].astype(np.float64)
-    w = fit_listwise(X, y, train["qid"], args.l2)
-    confidence = fit(X, y, args.l2)
+    if args.rank_from:  # keep a trained ranker, fit only the confidence model
+        kept = json.loads(args.rank_from.read_text(encoding="utf-8"))
+        w = np.array([dict(zip(kept["features"], kept["rank"], strict=True)).get(k, 0.0) for k in FEATURES])
+    else:
+        w = fit_listwise(X, y, train["qid"], args.l2)
+    confidence = np.zeros_like(w)
+    if args.confidence_data:  # the confidence of the span the reader answers with
+        parts = [np.load(path) for path in args.confidence_data]
+        confidence = fit(np.vstack([d["X"] for d in parts]).astype(np.float64),
+                         np.concatenate([d["y"] for d in parts]).astype(np.float64), args.l2)
     n_q = len(set(train["qid"].tolist()))
     print(f"trained on {len(train['y'])} spans of {n_q} questions; top-1 F1 {top1(train, w):.1f}")
     if args.heldout:
@@ -110,8 +122,11 @@ def main() -> None:
                           "whose position is not a multiple of 3; no row of the reported sample or "
                           "of the seed eval set",
             "questions": n_q, "spans": len(train["y"]), "l2": args.l2,
+            "confidence_trained_on": [p.name for p in args.confidence_data] or "nothing yet: zeros",
             "target": "SQuAD token F1 of the span with the gold answer; rank: a softmax over each "
-                      "question's spans (target ~ F1**4); confidence: a logistic regression",
+                      "question's spans (target ~ F1**4); confidence: a logistic regression on the "
+                      "best-ranked span of each question, with the same questions asked again without "
+                      "their article (target 0)",
             "script": "benchmarks/train_reader.py", "date": dt.date.today().isoformat(),
         }
         args.out.write_text(json.dumps({"features": list(FEATURES), "rank": [round(float(x), 5) for x in w],

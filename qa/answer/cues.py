@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from qa.answer.parse import Parse
+from qa.answer.spans import SAY_VERBS
 from qa.text import STOPWORDS, content_terms, stem
 from qa.types import Question
 
@@ -61,9 +62,13 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
         if target.dep == "pobj" and parse.tokens[target.head].dep == "agent":
             role = "subj"  # "by whom was it chaired"
     verb = _main_verb(parse)
+    kind = question.answer_type
+    if kind == "other" and wh is not None and wh.text.lower() == "what" and role == "obj" and \
+            parse.tokens[wh.head].text.lower() in SAY_VERBS:
+        kind = "statement"  # "What did Zelenskiy add?", "What did he write on X?"
     at = wh.i if wh is not None else 0
     sides = {stem(t.text.lower()): t.i < at for t in parse.tokens if t.is_content}
-    return Cues(question.answer_type, terms, focus, named, role, verb, noun, counted, sides)
+    return Cues(kind, terms, focus, named, role, verb, noun, counted, sides)
 
 
 def _main_verb(parse: Parse) -> str:

@@ -44,6 +44,7 @@ GROUPS = {"person": "name", "organisation": "name", "place": "name", "work": "na
 KINDS = ("entity", "chunk", "number", "quote", "clause", "phrase", "list", "modifier")
 HEAD_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "amod",
              "ROOT", "ccomp", "xcomp", "advcl", "npadvmod", "nummod", "poss")
+_LOCATIVE = {"in", "at", "on", "near", "from", "inside", "outside", "across", "throughout", "to"}
 _NAMING = {"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"}
 
 FEATURES: tuple[str, ...] = (
@@ -52,7 +53,8 @@ FEATURES: tuple[str, ...] = (
     "window_cov", "sent_cov", "tree_log", "shares_verb", "verb_match", "role_match", "role_known",
     "appos_link", "noun_link", "counted_link", "counted_clash", "agree_log", "len_log", "len1",
     "len_gt8", "pron", "named_cov", "say_clause", "order_agree", "left_match", "right_match",
-    "after_naming", "in_parens", "modifier_link", *(f"dep:{d}" for d in (*HEAD_DEPS, "other")),
+    "after_naming", "in_parens", "modifier_link", "speaker_match", "locative",
+    *(f"dep:{d}" for d in (*HEAD_DEPS, "other")),
     *(f"{g}:{k}" for g in sorted(set(GROUPS.values())) for k in KINDS),
 )
 
@@ -133,6 +135,10 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
     before = [t.text.lower() for t in toks[max(0, span.start - 3):span.start]]
     f["after_naming"] = float(any(w in _NAMING for w in before))
     f["in_parens"] = float(span.start > 0 and toks[span.start - 1].text == "(")
+    f["locative"] = float((span.start > 0 and toks[span.start - 1].text.lower() in _LOCATIVE)
+                          or (toks[span.head].dep == "pobj"
+                          and toks[toks[span.head].head].text.lower() in _LOCATIVE))
+    f["speaker_match"] = float(bool(span.kinds & {"quote", "clause"}) and speaks(p, span, matched))
     f.update(_position(cues, p, span, matched))
     f.update(_links(cues, p, span, matched))
     return f
@@ -191,6 +197,23 @@ def _links(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, fl
         f["counted_clash"] = float(not f["counted_link"] and owner is not None
                                    and owner.pos == "NOUN")
     return f
+
+
+def speaks(p: Parse, span: Span, matched: list[int]) -> bool:
+    """Whether the sentence attributes the span to someone the question names: a say-verb whose
+    subject holds a question word ("..., Healey said"), with the span outside that subject."""
+    for t in p.tokens:
+        if t.text.lower() not in SAY_VERBS:
+            continue
+        said = p.tokens[span.head].dep == "ccomp" and p.tokens[span.head].head == t.i
+        if "quote" not in span.kinds and not said:
+            continue  # a clause is what was said only as the verb's complement
+        for c in p.children(t.i):
+            if p.tokens[c].dep in ("nsubj", "nsubjpass"):
+                lo, hi = p.subtree(c)
+                if any(lo <= m < hi for m in matched) and (hi <= span.start or lo >= span.end):
+                    return True
+    return False
 
 
 def _governor(p: Parse, i: int) -> int | None:
