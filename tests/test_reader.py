@@ -26,7 +26,7 @@ def stored_text(assistant: Assistant) -> str:
 @pytest.mark.parametrize("question", [
     "Who is the Swedish defence minister?",
     "How many planners are working on the plans?",
-    "When will the larger meeting at NATO take place?",
+    "When did Zelenskiy accuse Russia of recruiting in China?",
     "What did Kallas say?",
     "What did Healey say?",
 ])
