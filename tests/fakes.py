@@ -32,3 +32,69 @@ class ScriptedAnswerer:
 
     def clear_cache(self) -> None:
         pass
+
+
+_FAKE_VERBS = {"met", "chaired", "spoke", "said", "discussed", "sent", "will", "was", "is", "are",
+               "were", "has", "had", "called", "happened"}
+_FAKE_DETS = {"the", "a", "an", "his", "her", "its", "their", "this", "that"}
+_FAKE_ADPS = {"by", "in", "at", "on", "of", "from", "to", "with", "for", "about"}
+
+
+def fake_parse(text: str):
+    """A parse without a model, enough for the reader's logic under test: capitalised runs are
+    people, digits numbers; every word hangs on the first verb; runs of nouns are chunks."""
+    import re
+
+    from qa.answer.parse import Entity, Parse, Token
+
+    found = list(re.finditer(r"\w+(?:[-’']\w+)*|[^\w\s]", text))
+    words = [m.group() for m in found]
+    verb = next((i for i, w in enumerate(words) if w.lower() in _FAKE_VERBS or w.endswith("ed")), 0)
+
+    def pos(i: int, w: str) -> str:
+        if w.isdigit():
+            return "NUM"
+        if not w[0].isalnum():
+            return "PUNCT"
+        if w.lower() in _FAKE_DETS:
+            return "DET"
+        if w.lower() in _FAKE_ADPS:
+            return "ADP"
+        if i == verb:
+            return "VERB"
+        return "PROPN" if w[0].isupper() else "NOUN"
+
+    tags = [pos(i, w) for i, w in enumerate(words)]
+    deps = ["ROOT" if i == verb else "nsubj" if i < verb else "dobj" for i in range(len(words))]
+    entities, chunks, i = [], [], 0
+    while i < len(words):
+        j = i
+        while j < len(words) and tags[j] in ("PROPN", "NUM", "NOUN", "DET"):
+            j += 1
+        if j > i:
+            chunks.append((i, j))
+            k = i
+            while k < j:
+                m = k
+                while m < j and tags[m] == tags[k] and tags[k] in ("PROPN", "NUM"):
+                    m += 1
+                if m > k:
+                    entities.append(Entity(k, m, "PERSON" if tags[k] == "PROPN" else "CARDINAL"))
+                k = max(m, k + 1)
+        i = j + 1
+    tokens = tuple(Token(i, w, m.start(), m.end(), tags[i], "CD" if tags[i] == "NUM" else "",
+                         deps[i], verb, like_num=w.isdigit())
+                   for i, (w, m) in enumerate(zip(words, found, strict=True)))
+    ents = {t: e.label for e in entities for t in range(e.start, e.end)}
+    tokens = tuple(replace_ent(t, ents.get(t.i, "")) for t in tokens)
+    return Parse(text, tokens, tuple(entities), tuple(chunks))
+
+
+def replace_ent(token, label: str):
+    from dataclasses import replace
+
+    return replace(token, ent=label)
+
+
+def fake_parser(texts):
+    return [fake_parse(t) for t in texts]

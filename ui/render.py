@@ -7,7 +7,8 @@ the ones written literally in this module. An article containing ``<script>`` is
 text "<script>".
 
 An answer is one message: the answer text with ``[n]`` links, then one ``<details>`` footnote per
-citation (cited sentence; title, date and source; the sentence highlighted in its paragraph).
+citation (cited sentence, with the short answer marked in it; title, date and source; the
+sentence highlighted in its paragraph).
 """
 
 from __future__ import annotations
@@ -61,8 +62,23 @@ def _meta(c: Citation) -> str:
     return " · ".join(bits)
 
 
-def footnote_html(c: Citation, fid: str, article_text: str | None) -> str:
-    """One citation: the sentence as summary; opened, the article and the highlighted paragraph."""
+def sentence_html(c: Citation, short: Mapping[str, Any] | None) -> str:
+    """The cited sentence, escaped, with the part of the short answer that lies in it marked."""
+    sentence = str(c["sentence"])
+    if not short or str(short.get("article_id")) != str(c.get("article_id")):
+        return esc(sentence)
+    start, end = int(c["start"]), int(c["end"])
+    a, b = max(int(short["start"]), start) - start, min(int(short["end"]), end) - start
+    if not 0 <= a < b <= len(sentence):
+        return esc(sentence)
+    return (f'{esc(sentence[:a])}<mark class="qa-short">{esc(sentence[a:b])}</mark>'
+            f"{esc(sentence[b:])}")
+
+
+def footnote_html(c: Citation, fid: str, article_text: str | None,
+                  short: Mapping[str, Any] | None = None) -> str:
+    """One citation: the sentence as summary (the short answer marked in it); opened, the article
+    and the highlighted paragraph."""
     start, end, sentence = int(c["start"]), int(c["end"]), str(c["sentence"])
     if article_text is not None and article_text[start:end] == sentence:
         before, sentence, after = paragraph_around(article_text, start, end)
@@ -70,7 +86,7 @@ def footnote_html(c: Citation, fid: str, article_text: str | None) -> str:
         before, after = "", ""
     return (
         f'<details class="qa-fn" id="{esc(fid)}"><summary><span class="qa-fn-n">[{int(c["n"])}]</span> '
-        f'{esc(c["sentence"])}</summary><div class="qa-fn-meta">{_meta(c)}</div>'
+        f'{sentence_html(c, short)}</summary><div class="qa-fn-meta">{_meta(c)}</div>'
         f'<blockquote class="qa-fn-para">{esc(before)}<mark>{esc(sentence)}</mark>{esc(after)}'
         f"</blockquote></details>"
     )
@@ -91,7 +107,8 @@ def answer_html(answer: Mapping[str, Any], msg_id: str, article_text: Callable[[
         return ('<div class="qa-answer qa-abstained"><p class="qa-abstain-label">Not found in the '
                 f"indexed articles</p><p>{body}</p></div>")
     notes = "".join(
-        footnote_html(c, f"{msg_id}-fn-{n}", article_text(str(c["article_id"])))
+        footnote_html(c, f"{msg_id}-fn-{n}", article_text(str(c["article_id"])),
+                      answer.get("short_answer"))
         for n, c in sorted(cites.items())
     )
     note = (answer.get("as_of") or {}).get("note")  # the newest evidence is much older than today
@@ -115,6 +132,7 @@ def sources_html(citations: Sequence[Citation]) -> str:
 
 CSS = """
 .qa-answer mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 2px; }
+.qa-fn summary mark.qa-short { background: #bbf7d0; font-weight: 600; }
 .qa-ref { font-size: 0.8em; vertical-align: super; text-decoration: none; font-weight: 600;
           margin-left: 1px; }
 .qa-footnotes { margin-top: 6px; }

@@ -70,3 +70,30 @@ def test_an_as_of_note_is_shown_escaped():
     assert ('<p class="qa-as-of">As of 2025-04-08 (the newest cited article; asked on '
             '&lt;2025-06-30&gt;).</p>') in html
     assert "qa-as-of" not in render.answer_html(ANSWER, "m3", lambda _id: ARTICLE)
+
+
+def test_short_answer_is_marked_inside_its_cited_sentence():
+    a = ARTICLE.index("Ann & Bob")
+    short = {"text": "Ann & Bob", "article_id": "a1", "start": a, "end": a + len("Ann & Bob")}
+    html = render.answer_html({**ANSWER, "short_answer": short}, "m1", lambda _id: ARTICLE)
+    summary = html[html.index("<summary>"):html.index("</summary>")]
+    assert ('The &lt;b&gt;chair&lt;/b&gt; was <mark class="qa-short">Ann &amp; Bob</mark>.'
+            in summary)
+    assert tags(html) <= {"div", "p", "a", "details", "summary", "span", "strong", "blockquote", "mark"}
+    # a short answer in another article, or outside the sentence, marks nothing in the summary
+    for other in ({**short, "article_id": "a2"}, {**short, "start": 0, "end": 5}):
+        html = render.answer_html({**ANSWER, "short_answer": other}, "m1", lambda _id: ARTICLE)
+        assert "qa-short" not in html[html.index("<summary>"):html.index("</summary>")]
+
+
+def test_a_short_answer_over_two_sentences_is_marked_in_each():
+    text = "“One two. Three four,” he said."
+    first = {"n": 1, "article_id": "a1", "title": "T", "sentence": "“One two.", "start": 0, "end": 9}
+    second = {"n": 2, "article_id": "a1", "title": "T", "sentence": "Three four,” he said.",
+              "start": 10, "end": len(text)}
+    end = text.index("”")
+    short = {"text": text[1:end], "article_id": "a1", "start": 1, "end": end}
+    html = render.answer_html({"answer": "x [1][2]", "abstained": False, "citations": [first, second],
+                               "short_answer": short}, "m1", lambda _id: text)
+    assert '“<mark class="qa-short">One two.</mark>' in html
+    assert '<mark class="qa-short">Three four,</mark>” he said.' in html
