@@ -105,7 +105,11 @@ class RetrievalSettings(_Section):
 
 
 class AnswerSettings(_Section):
-    mode: Literal["extractive", "llm"] = Field("extractive", description="Which answerer writes answers.")
+    mode: Literal["extractive", "llm"] = Field(
+        "extractive", description="Which answerer writes answers (qa ask, qa eval, the HTTP API).")
+    chat_mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="Which answerer the chats start with (web page, qa chat); auto: llm when "
+        "the llm extra and its model are installed, else extractive.")
     abstain_threshold: float = Field(
         0.42, ge=0.0, le=1.0,
         description="llm mode: below this support score (minus a margin) the model is not asked and "
@@ -128,7 +132,18 @@ class LLMSettings(_Section):
     gguf_path: Path | None = Field(None, description="A GGUF file; default: the packaged Qwen2.5 1.5B.")
     threads: int = Field(2, ge=1, description="CPU threads for the local model.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
-    max_tokens: int = Field(256, ge=16, description="Most tokens in one answer.")
+    max_tokens: int = Field(
+        64, ge=16, description="Most tokens the model writes for one answer (its JSON reply: a short "
+        "answer and sentence numbers); generation costs about 35 ms a token on 2 cores.")
+    sentences: int = Field(
+        4, ge=1, le=9, description="Numbered sentences given to the model. Each adds about 30 prompt "
+        "tokens that are not cached (about 0.4 s on 2 cores); fewer risks leaving the answer out.")
+    max_queue: int = Field(
+        4, ge=0, description="Questions that may wait for the model while it answers another; past "
+        "this the extractive answer is given at once, with a note (never an error).")
+    concurrency: int = Field(
+        1, ge=1, description="Requests sent to the model at once (a local model runs one at a time; "
+        "a remote server may take more).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")
     model: str | None = Field(None, description="Model name at the OpenAI-compatible endpoint.")

@@ -161,9 +161,10 @@ class Answer:
     standalone_question: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     short_answer: ShortAnswer | None = None
+    note: str | None = None  # shown with the answer, e.g. why the extractive fallback answered
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``qa ask --json`` and ``POST /api/ask`` (DESIGN.md)."""
+        """The JSON contract of ``qa ask --json`` and ``POST /api/ask`` (README, "The JSON output")."""
         return {
             "question": self.question,
             "answer": self.text,
@@ -172,6 +173,7 @@ class Answer:
             "mode": self.mode,
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "as_of": self.extra.get("as_of"),
+            "note": self.note,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

@@ -103,9 +103,10 @@ def answer_html(answer: Mapping[str, Any], msg_id: str, article_text: Callable[[
         return f'<a class="qa-ref" href="#{msg_id}-fn-{n}" title="Show source {n}">[{n}]</a>'
 
     body = MARKER.sub(link, esc(answer.get("answer", "")))
+    said = f'<p class="qa-note">{esc(answer["note"])}</p>' if answer.get("note") else ""
     if answer.get("abstained"):
         return ('<div class="qa-answer qa-abstained"><p class="qa-abstain-label">Not found in the '
-                f"indexed articles</p><p>{body}</p></div>")
+                f"indexed articles</p>{said}<p>{body}</p></div>")
     notes = "".join(
         footnote_html(c, f"{msg_id}-fn-{n}", article_text(str(c["article_id"])),
                       answer.get("short_answer"))
@@ -113,7 +114,8 @@ def answer_html(answer: Mapping[str, Any], msg_id: str, article_text: Callable[[
     )
     note = (answer.get("as_of") or {}).get("note")  # the newest evidence is much older than today
     dated = f'<p class="qa-as-of">{esc(note)}</p>' if note else ""
-    return f'<div class="qa-answer"><p>{body}</p>{dated}<div class="qa-footnotes">{notes}</div></div>'
+    return (f'<div class="qa-answer">{said}<p>{body}</p>{dated}'
+            f'<div class="qa-footnotes">{notes}</div></div>')
 
 
 def sources_html(citations: Sequence[Citation]) -> str:
