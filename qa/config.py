@@ -38,6 +38,9 @@ class IndexSettings(_Section):
         200_000, ge=1, description="Use an approximate FAISS index (HNSW) above this many chunks."
     )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
+    group_copies: bool = Field(
+        True, description="Group near-duplicate articles (wire copies: one agency story reprinted with "
+                          "small edits) into stories at ingest; retrieval gives a story one slot.")
     max_article_chars: int = Field(
         1_000_000, ge=1000,
         description="One article longer than this is refused (a news article is far shorter; a larger "

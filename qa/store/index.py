@@ -26,6 +26,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
+from qa.ingest import copies
 from qa.store import sqlite as store
 from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
@@ -80,7 +81,7 @@ class Index:
         meta = store.get_meta(con)
         wanted = index._build_meta(model, dim)
         if not meta.get("model"):
-            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": ""})
+            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": "", "copies": copies.VERSION})
         else:
             index._check_same_build(meta, wanted)
         return index
@@ -206,7 +207,7 @@ class Index:
     def info(self) -> dict:
         meta = self.meta()
         with self.snapshot() as reader:
-            counts = store.counts(reader.con)
+            counts = {**store.counts(reader.con), **store.story_counts(reader.con)}
             vector_count = reader.vectors.size
             approximate = reader.vectors.is_approximate
         size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
@@ -223,10 +224,43 @@ class Index:
         }
 
     def articles(self) -> list[dict]:
-        """id, title, date and source of every stored article (for listings and filters)."""
+        """id, title, date, source and story of every stored article (for listings and filters)."""
         with self.snapshot() as reader:
             rows = store.list_articles(reader.con)
-        return [dict(zip(("id", "title", "date", "source"), row, strict=True)) for row in rows]
+            stories = store.stories_of(reader.con, [row[0] for row in rows])
+        keys = ("id", "title", "date", "source")
+        return [{**dict(zip(keys, row, strict=True)), "story": stories[row[0]]} for row in rows]
+
+    def stories(self) -> dict[str, list[str]]:
+        """Every story with more than one article: story id -> member ids, in indexing order."""
+        with self.snapshot() as reader:
+            ids = [row[0] for row in store.list_articles(reader.con)]
+            of = store.stories_of(reader.con, ids)
+            members = store.story_members(reader.con, sorted(set(of.values())))
+        return {s: m for s, m in members.items() if len(m) > 1}
+
+    def group_missing(self) -> int:
+        """Group the articles that have no story yet (an index written before grouping existed,
+        or with ``index.group_copies`` off, or by an older signature version); returns how many.
+        A no-op when grouping is off."""
+        if not self.settings.index.group_copies:
+            return 0
+        con = self._con()
+        store.create_tables(con)  # an index written before grouping existed has no copies tables
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if store.get_meta(con).get("copies") != copies.VERSION:
+                store.clear_copies(con)
+                store.set_meta(con, {"copies": copies.VERSION})
+            todo = store.ungrouped_articles(con)
+            grouper = store.SqliteStories(con)
+            for article_id, text in todo:
+                copies.assign_story(grouper, article_id, text)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return len(todo)
 
     # ------------------------------------------------------------ writing
 
@@ -241,15 +275,20 @@ class Index:
             removed: list[int] = []
             added_ids: list[int] = []
             added_vectors: list[np.ndarray] = []
+            stories = _Stories(con, self.settings.index.group_copies)
             for article_id in remove:
+                stories.leaving(article_id)
                 removed += store.delete_article(con, article_id)
             for item in prepared:
+                stories.leaving(item.article.id)
                 removed += store.delete_article(con, item.article.id)
                 added_ids += store.insert_article(
                     con, item.article, item.sentences, item.sentence_vectors,
                     item.chunks, item.chunk_vectors,
                 )
                 added_vectors.append(item.chunk_vectors)
+                stories.joining(item.article)
+            stories.regroup()
             vectors = self._next_vectors(con, meta, removed, added_ids, added_vectors)
             generation = int(meta.get("generation", "0")) + 1
             new_file = self.dir / f"vectors.{generation:06d}.faiss"
@@ -375,3 +414,47 @@ class Reader:
 
     def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
         return store.get_sentences(self.con, article, first, last)
+
+    def chunk_articles(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The article of each chunk (without reading the chunks' text)."""
+        return store.chunk_articles(self.con, chunk_ids)
+
+    def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The story of each article (wire copies share one; an ungrouped article is its own)."""
+        return store.stories_of(self.con, article_ids)
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The articles of each story, in indexing order."""
+        return store.story_members(self.con, story_ids)
+
+
+class _Stories:
+    """Story bookkeeping of one write: articles leave (their story may split) and join."""
+
+    def __init__(self, con: sqlite3.Connection, enabled: bool) -> None:
+        self.present = store.has_copies(con)
+        # Joining waits for group_missing() when the stored signatures are of another version.
+        self.enabled = enabled and self.present and store.get_meta(con).get("copies") == copies.VERSION
+        self.grouper = store.SqliteStories(con)
+        self.left_behind: set[str] = set()
+
+    def leaving(self, article_id: str) -> None:
+        if not self.present:
+            return
+        story = self.grouper.story_of(article_id)
+        if story is not None:
+            members = self.grouper.story_members(story)
+            self.left_behind.update(m.article_id for m in members if m.article_id != article_id)
+
+    def joining(self, article: Article) -> None:
+        if self.enabled:
+            copies.assign_story(self.grouper, article.id, article.text)
+
+    def regroup(self) -> None:
+        """Split what the leavers linked; the stories are looked up now, since joiners may have
+        merged them since."""
+        if not self.left_behind:
+            return
+        current = store.stories_of(self.grouper.con, sorted(self.left_behind))
+        for story in sorted(set(current.values())):
+            copies.regroup(self.grouper, story)
