@@ -26,6 +26,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from qa.answer.evidence import Candidate, load_candidates
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.protocol import Answerer, Event, final_answer
+from qa.answer.reprints import with_reprints
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import ConfigError, DependencyError, InputError
@@ -91,7 +92,8 @@ class Assistant:
         self._embed_cached = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_one)
         r = self.settings.retrieval
         self.retriever = HybridRetriever(index=self.index, embed_query=self.embed_query, k=r.k,
-                                         candidates=r.candidates, rrf_k=r.rrf_k)
+                                         candidates=r.candidates, rrf_k=r.rrf_k,
+                                         one_slot_per_story=r.one_slot_per_story)
 
     def warm_up(self, mode: str | None = None) -> Assistant:
         """Load the models now rather than inside the first question's timings."""
@@ -156,9 +158,10 @@ class Assistant:
 
     def _finish(self, turn: Turn, result: Answer, answer_ms: float) -> Answer:
         assert turn.question is not None
+        citations = with_reprints(self.index, result.citations)  # "also in N other articles"
         timings = {"retrieve": turn.retrieve_ms, "answer": answer_ms, "total": _ms(turn.started)}
         return replace(result, question=turn.asked, timings_ms=timings, retrieved=turn.hits,
-                       standalone_question=turn.question.text)
+                       standalone_question=turn.question.text, citations=citations)
 
     # ------------------------------------------------------------ the chain
 

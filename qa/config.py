@@ -71,6 +71,9 @@ class RetrievalSettings(_Section):
     k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009).")
+    one_slot_per_story: bool = Field(
+        True, description="Keep only the best-ranked copy of a wire story among the k chunks, so reprints "
+                          "do not crowd out other sources (see index.group_copies).")
 
 
 class AnswerSettings(_Section):

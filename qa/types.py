@@ -55,6 +55,7 @@ class Hit:
     url: str | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    story_id: str | None = None  # wire copies share one; retrieval gives a story one slot
 
 
 @dataclass(frozen=True)
