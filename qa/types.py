@@ -130,7 +130,6 @@ class SourceSide:
 
     answer: str
     sources: int  # independent sources: stories, the copies of one wire story counting once
-    articles: int  # articles, copies included
     date: str | None = None  # the latest publication date among them
     citations: tuple[int, ...] = ()  # the [n] markers that cite them
 
@@ -148,13 +147,13 @@ class SourceCheck:
     """
 
     status: str
-    agree: int
-    articles: int
+    agree: int  # independent sources (stories) whose sentences state the answer
+    citations: tuple[int, ...] = ()  # the [n] markers that cite the answer itself
     disagree: tuple[SourceSide, ...] = ()
     earlier: tuple[SourceSide, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "agree": self.agree, "articles": self.articles,
+        return {"status": self.status, "agree": self.agree, "citations": list(self.citations),
                 "disagree": [s.to_dict() for s in self.disagree],
                 "earlier": [s.to_dict() for s in self.earlier]}
 
