@@ -78,3 +78,54 @@ def test_answers_carry_also_in(news_index, fake_embedder) -> None:
     assert all(isinstance(c["also_in"], list) for c in obj["citations"])
     wire = [c for c in obj["citations"] if c["article_id"] in COPIES]
     assert wire and all(set(c["also_in"]) == COPIES - {c["article_id"]} for c in wire)
+
+
+ARRESTS = "How many people were arrested at the Selmark port protest?"
+
+
+def test_sources_that_disagree_are_both_cited(news_index, fake_embedder) -> None:
+    answer = Assistant(news_index, embedder=fake_embedder).ask(ARRESTS, as_of="2025-04-12")
+    assert answer.text.startswith("Sources differ: ") and "155 [" in answer.text and "150 [" in answer.text
+    sides = {c.article_id for c in answer.citations}
+    assert "calder-selmark-arrests" in sides and sides & {"mpa-selmark-arrests", "harlow-selmark-arrests"}
+    obj = json.loads(json.dumps(answer.to_dict()))["sources"]
+    assert obj["status"] == "disagree" and obj["agree"] == 1
+    assert [(d["sources"], d["date"]) for d in obj["disagree"]] == [(1, "2025-04-10")]
+
+
+@pytest.mark.parametrize(("as_of", "expected", "status"), [
+    ("2025-04-06", "50 [1], up from 42 on 4 April [2]", "updated"),
+    ("2025-04-04", "42 [1], up from 30 on 3 April [2]", "updated"),
+    ("2025-04-03", "30 [1]", "single"),
+])
+def test_a_changing_figure_is_given_as_of_the_question_date(news_index, fake_embedder, as_of, expected,
+                                                            status) -> None:
+    answer = Assistant(news_index, embedder=fake_embedder).ask(TOLL, as_of=as_of)
+    assert answer.text == expected
+    assert answer.sources is not None and answer.sources.status == status
+    assert answer.short_answer is not None and answer.short_answer.text == expected.split()[0]
+    assert all(c.date is not None and c.date <= as_of for c in answer.citations)
+    if status == "single":  # the wire story, printed four times, is one source
+        assert answer.sources.agree == 1 and len(answer.citations[0].also_in) == 3
+
+
+def test_independent_sources_that_agree_are_counted(news_index, fake_embedder) -> None:
+    answer = Assistant(news_index, embedder=fake_embedder).ask("Who chairs the national flood committee?")
+    assert answer.text.startswith("Orla Fenwick")
+    assert answer.sources is not None and (answer.sources.status, answer.sources.agree) == ("agree", 2)
+
+
+def test_the_terminal_shows_stories_disagreement_and_copies(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_EMBEDDING__MODEL", "fake-hash")
+    runner, idx = CliRunner(), str(tmp_path / "idx")
+    assert runner.invoke(main, ["index", str(FIXTURE), "--index-dir", idx]).exit_code == 0
+    info = runner.invoke(main, ["info", "--index-dir", idx, "--articles"]).output
+    assert "stories: 8" in info and "copies: 4" in info
+    assert "harlow-selmark-arrests" in info and "(copy in story mpa-selmark-arrests)" in info
+    out = runner.invoke(main, ["ask", ARRESTS, "--index-dir", idx]).output
+    assert out.startswith("Sources differ: ") and "(sources differ — this answer: 1 source;" in out
+    assert "also in 1 other article: " in out  # the wire story's reprint

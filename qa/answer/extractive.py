@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from qa.answer import consensus
 from qa.answer.evidence import Candidate
 from qa.answer.protocol import Event, word_tokens
 from qa.config import Settings
@@ -30,7 +31,7 @@ from qa.question.expect import (
 )
 from qa.question.followup import Message, condense
 from qa.text import content_terms
-from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question
+from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question, ShortAnswer
 
 TYPE_BONUS = 0.12  # holding the most wanted kind of thing (PERSON for "who") is better support
 REDUNDANCY_WEIGHT = 0.15  # share of each further supporting sentence added to an answer's score
@@ -81,7 +82,7 @@ class ExtractiveAnswerer:
             return abstain(question, self.mode)
         labels = expected_labels(question)
         candidates = _require_named_terms(question, candidates)
-        best, span, support_sentences = self._choose(question, candidates, labels)
+        best, span, support_sentences, pooled = self._choose(question, candidates, labels)
         support = best.score
         if labels and span is None:
             # A who/when/where/how-many question with no such thing in the evidence is not
@@ -93,9 +94,13 @@ class ExtractiveAnswerer:
         citations = tuple(to_citation(i + 1, c) for i, c in enumerate(cited))
         markers = "".join(f"[{c.n}]" for c in citations)
         text = f"{span.text} {markers}" if span else f"{best.sentence.text} {markers}"
-        return Answer(question=question, text=text, abstained=False, citations=citations,
-                      mode=self.mode, extra={"support": round(support, 4),
-                                             "span": span.text if span else None})
+        result = Answer(question=question, text=text, abstained=False, citations=citations,
+                        mode=self.mode, extra={"support": round(support, 4),
+                                               "span": span.text if span else None})
+        if span is None:
+            return result
+        combined = consensus.combine(asked, _claims(pooled, labels))
+        return consensus.apply(result, combined, asked, to_citation, self.settings.answer.max_citations)
 
     def _choose(self, question: str, candidates: list[Candidate], labels: tuple[str, ...]):
         """The best answer and its supporting sentences.
@@ -107,7 +112,7 @@ class ExtractiveAnswerer:
         system", EMNLP 2002).
         """
         if not labels:
-            return candidates[0], None, [candidates[0]]
+            return candidates[0], None, [candidates[0]], []
         pooled: dict[str, _Pooled] = {}
         self._prefetch_entities(candidates[:SPAN_SENTENCES])
         for cand in candidates[:SPAN_SENTENCES]:
@@ -120,9 +125,9 @@ class ExtractiveAnswerer:
                     entry.support.append(cand)
         _merge_contained(pooled)
         if not pooled:
-            return candidates[0], None, [candidates[0]]
+            return candidates[0], None, [candidates[0]], []
         best = max(pooled.values(), key=lambda e: e.score(labels))
-        return best.support[0], best.span, best.support
+        return best.support[0], best.span, best.support, list(pooled.values())
 
     def _spans(self, question: str, cand: Candidate, labels: tuple[str, ...]) -> list[Entity]:
         """The sentence's answer to the question, if it has one: among entities of the most
@@ -194,6 +199,22 @@ class _Pooled:
         bonus = TYPE_BONUS / (1 + labels.index(self.span.label))
         relevant = [c for c in others if c.lexical >= RELEVANT_LEXICAL]
         return best.score + bonus + REDUNDANCY_WEIGHT * sum(max(c.score, 0.0) for c in relevant)
+
+
+def _claims(pooled: list[_Pooled], labels: tuple[str, ...]) -> list[consensus.Claim]:
+    """Every pooled span in every sentence holding it, scored as its pool (what ``_choose`` ranks
+    by), for ``consensus``: where independent sources differ, the answer says so."""
+    out = []
+    for entry in pooled:
+        score = entry.score(labels)
+        for cand in entry.support:
+            found = re.search(re.escape(entry.span.text), cand.sentence.text, re.IGNORECASE)
+            if found is None:
+                continue  # a shorter form folded into this one ("Healey" for "John Healey")
+            start = cand.sentence.start + found.start()
+            short = ShortAnswer(found.group(0), cand.article.id, start, start + len(found.group(0)))
+            out.append(consensus.Claim(short, score, cand))
+    return out
 
 
 def _span_key(text: str) -> str:
