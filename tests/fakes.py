@@ -55,13 +55,17 @@ class MemoryStories:
         self.texts[article_id] = text
         return assign_story(self, article_id, text)
 
-    def copy_candidates(self, keys, min_shared, limit):
+    def copy_candidates(self, keys, min_shared, size, ratio, limit):
         shared: dict[str, int] = {}
         for key in keys:
             for aid in self.bands.get(key, ()):
                 shared[aid] = shared.get(aid, 0) + 1
-        best = sorted((a for a in shared if shared[a] >= min_shared),
-                      key=lambda a: (-shared[a], self.rows[a].seq))[:limit]
+
+        def wanted(aid: str) -> bool:
+            other = self.rows[aid].signature.shingles
+            return shared[aid] >= min_shared or other >= size * ratio or other <= size / ratio
+
+        best = sorted(filter(wanted, shared), key=lambda a: (-shared[a], self.rows[a].seq))[:limit]
         return [self.rows[a] for a in best]
 
     def add_copy(self, article_id, story_id, signature, keys) -> None:

@@ -60,3 +60,11 @@ def test_memory_benchmark_runs(tmp_path) -> None:
 def test_langchain_baseline_runs(tmp_path) -> None:
     figures = run("langchain_baseline", tmp_path, "--xquad", str(tmp_path / "none.jsonl"))
     assert figures["ingest_seconds"]["qa"] > 0 and 0 <= figures["seed eval set"]["langchain"] <= 1
+
+
+def test_news_benchmark_runs(tmp_path) -> None:
+    figures = run("news", tmp_path)
+    assert figures["articles"] == 200 and figures["questions"] > 0
+    assert figures["articles_per_s_with_grouping"] > 0 and figures["articles_per_s_without_grouping"] > 0
+    assert figures["copies"] > 0 and 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+    assert figures["consensus_ms_p50"] >= 0 and figures["answer_total_ms_p50"] > 0

@@ -37,10 +37,12 @@ VERSION = f"minhash-{SCHEME}-{NUM_PERM}x{SHINGLE}w-seed{SEED}-bands{ROWS}"
 """Stored signatures are valid while this is unchanged (the store recomputes them otherwise)."""
 MIN_SHINGLES = 12  # a text shorter than ~15 words is its own story (a brief is not a reprint)
 JACCARD_COPY = 0.5  # two versions of about the same length
-CONTAINMENT_COPY = 0.7  # the shorter text (a trimmed reprint) is mostly inside the longer
+CONTAINMENT_COPY = 0.65  # the shorter text (a trimmed reprint) is mostly inside the longer
 LOOSE_JACCARD = 0.25  # below both, a candidate is dropped before its text is read
 LOOSE_CONTAINMENT = 0.4
-MIN_SHARED_BANDS = 1
+MIN_SHARED_BANDS = 2  # a Jaccard of 0.24 shares 2+ of 64 bands 89% of the time; 0.07 (same topic) 3%
+SIZE_RATIO = 3.0  # ...but one band suffices between texts this different in size: a trimmed copy
+# of a long story has a low Jaccard (under 1 / SIZE_RATIO) however much of it is contained
 CANDIDATE_LIMIT = 200  # most candidates checked per new article (those sharing most bands first)
 
 _WORD = re.compile(r"\w+")
@@ -74,8 +76,10 @@ class StoredCopy:
 class StoryStore(Protocol):
     """What grouping needs from a store, inside its write transaction."""
 
-    def copy_candidates(self, keys: Sequence[int], min_shared: int, limit: int) -> list[StoredCopy]:
-        """Stored articles sharing at least ``min_shared`` of ``keys``, those sharing most first."""
+    def copy_candidates(self, keys: Sequence[int], min_shared: int, size: int, ratio: float,
+                        limit: int) -> list[StoredCopy]:
+        """Stored articles sharing at least ``min_shared`` of ``keys`` (or one, when their shingle
+        count and ``size`` differ by ``ratio`` or more), those sharing most first."""
         ...
 
     def add_copy(self, article_id: str, story_id: str, signature: Signature, keys: Sequence[int]) -> None:
@@ -197,8 +201,8 @@ def assign_story(store: StoryStore, article_id: str, text: str) -> str:
 def _copies_of(store: StoryStore, article_id: str, own: set[str], sig: Signature,
                keys: Sequence[int]) -> list[StoredCopy]:
     """Candidates from the bands, filtered by their estimates, confirmed on the texts."""
-    found = [c for c in store.copy_candidates(keys, MIN_SHARED_BANDS, CANDIDATE_LIMIT)
-             if c.article_id != article_id]
+    found = [c for c in store.copy_candidates(keys, MIN_SHARED_BANDS, sig.shingles, SIZE_RATIO,
+                                              CANDIDATE_LIMIT) if c.article_id != article_id]
     likely = [c for c, keep in zip(found, _likely(sig, found), strict=True) if keep]
     if not likely:
         return []

@@ -329,15 +329,17 @@ class SqliteStories:
     def __init__(self, con: sqlite3.Connection) -> None:
         self.con = con
 
-    def copy_candidates(self, keys: Sequence[int], min_shared: int, limit: int) -> list[StoredCopy]:
+    def copy_candidates(self, keys: Sequence[int], min_shared: int, size: int, ratio: float,
+                        limit: int) -> list[StoredCopy]:
         if not keys:
             return []
         marks = ",".join("?" * len(keys))
         rows = self.con.execute(
             "SELECT c.article_id, c.story_id, c.seq, c.shingles, c.signature FROM copies c JOIN"
-            f" (SELECT seq, count(*) AS n FROM copy_bands WHERE key IN ({marks}) GROUP BY seq"
-            "  HAVING n >= ? ORDER BY n DESC LIMIT ?) b ON b.seq = c.seq ORDER BY b.n DESC",
-            [*keys, min_shared, limit]).fetchall()
+            f" (SELECT seq, count(*) AS n FROM copy_bands WHERE key IN ({marks}) GROUP BY seq) b"
+            " ON b.seq = c.seq WHERE b.n >= ? OR c.shingles >= ? OR c.shingles <= ?"
+            " ORDER BY b.n DESC LIMIT ?",
+            [*keys, min_shared, size * ratio, size / ratio, limit]).fetchall()
         return [_stored_copy(r) for r in rows]
 
     def add_copy(self, article_id: str, story_id: str, signature: Signature, keys: Sequence[int]) -> None:
