@@ -81,7 +81,8 @@ def test_agreement_counts_independent_sources() -> None:
               claim("Orla Fenwick", chair, "harlow", score=0.88, story="mpa"),
               claim("Fenwick", "Fenwick chairs the national flood committee.", "calder", score=0.7)]
     answer = answered(who, claims)
-    assert answer.text == "Orla Fenwick [1]"  # an agreeing answer keeps its text
+    assert answer.text == "Orla Fenwick [1][2]"  # each independent source cited, copies once
+    assert [c.article_id for c in answer.citations] == ["mpa", "calder"]
     assert answer.sources is not None
     assert (answer.sources.status, answer.sources.agree) == ("agree", 2)
 

@@ -113,6 +113,8 @@ def test_independent_sources_that_agree_are_counted(news_index, fake_embedder) -
     answer = Assistant(news_index, embedder=fake_embedder).ask("Who chairs the national flood committee?")
     assert answer.text.startswith("Orla Fenwick")
     assert answer.sources is not None and (answer.sources.status, answer.sources.agree) == ("agree", 2)
+    cited = {c.article_id for c in answer.citations}
+    assert "calder-toll-rises" in cited and cited & COPIES  # both sources are cited
 
 
 def test_the_terminal_shows_stories_disagreement_and_copies(tmp_path, monkeypatch) -> None:

@@ -111,7 +111,7 @@ def _verdict(answer: Side, others: Sequence[Side], usable: Sequence[Claim], kind
     """A rival counts when a story of its own states it and not the answer: a reader that picked
     another span of a sentence which also states the answer found no disagreement."""
     agreeing = tuple(c for c in usable if states(c.evidence.sentence.text, answer.best.answer.text, kind))
-    agreeing = tuple(dict.fromkeys((*answer.claims, *agreeing)))
+    agreeing = tuple(sorted(dict.fromkeys((*answer.claims, *agreeing)), key=lambda c: -c.score))
     backing = {c.story for c in agreeing}
     rivals = tuple(s for s in others if _dissenters(s, answer, kind) - backing)
     if earlier:
@@ -287,6 +287,7 @@ def apply(answer: Answer, combined: Combined | None, question: Question,
         return answer
     if combined.status in ("single", "agree"):
         short = answer.short_answer or combined.answer.best.answer
+        answer = _cite_agreeing(answer, combined, cite, max_citations)
         return replace(answer, short_answer=short, sources=_check(combined, answer.citations, {}))
     numbered: dict[str, int] = {}
     citations: list[Citation] = []
@@ -308,6 +309,21 @@ def apply(answer: Answer, combined: Combined | None, question: Question,
     return replace(answer, text=text, citations=tuple(citations), short_answer=short,
                    extra={**answer.extra, "span": short.text},
                    sources=_check(combined, tuple(citations), numbered))
+
+
+def _cite_agreeing(answer: Answer, combined: Combined, cite: Callable[[int, Candidate], Citation],
+                   max_citations: int) -> Answer:
+    """Independent sources that agree are each cited (room permitting): the reader sees them."""
+    cited = {c.article_id for c in answer.citations}
+    covered = {c.story for c in combined.agreeing if c.evidence.article.id in cited}
+    citations, text = list(answer.citations), answer.text
+    for claim in combined.agreeing:
+        if claim.story in covered or len(citations) >= max_citations:
+            continue
+        covered.add(claim.story)
+        citations.append(cite(len(citations) + 1, claim.evidence))
+        text += f"[{len(citations)}]" if text.endswith("]") else f" [{len(citations)}]"
+    return replace(answer, text=text, citations=tuple(citations))
 
 
 def _sentence_of(combined: Combined, head: Claim, markers: Callable[[Side], str],
