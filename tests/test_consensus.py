@@ -120,6 +120,17 @@ def test_before_the_update_there_is_only_the_first_figure() -> None:
     assert combined.answer.best.answer.text == "30" and len(combined.answer.claims) == 2
 
 
+def test_an_answer_from_after_the_question_date_is_replaced() -> None:
+    question = analyze("How many people have the Tarrow valley floods killed?", dt.date(2025, 4, 3))
+    claims = [claim(v, s, a, score=sc, date=d) for v, s, a, d, sc in TOLL_CLAIMS]
+    latest = claims[-1]
+    plain = Answer(question=question.text, text="50 [1]", abstained=False,
+                   citations=(to_citation(1, latest.evidence),), short_answer=latest.answer)
+    answer = consensus.apply(plain, combine(question, claims), question, to_citation, max_citations=4)
+    assert answer.text == "30 [1][2]" and {c.date for c in answer.citations} == {"2025-04-03"}
+    assert answer.short_answer is not None and answer.short_answer.text == "30"
+
+
 def test_the_year_is_shown_when_it_is_not_the_question_year() -> None:
     assert consensus.format_day(dt.date(2024, 12, 30), dt.date(2025, 1, 2)) == "30 December 2024"
     assert consensus.format_day(dt.date(2025, 4, 3), dt.date(2025, 4, 6)) == "3 April"

@@ -81,6 +81,7 @@ class Combined:
     """What the sources say: the answer's side, and the sides that differ from it."""
 
     status: str  # single | agree | disagree | updated
+    kind: str  # figure | date | name: how values compare
     answer: Side
     agreeing: tuple[Claim, ...]  # every claim whose sentence states the answer, copies included
     rivals: tuple[Side, ...] = ()  # sides that conflict with the answer at the same time
@@ -120,7 +121,7 @@ def _verdict(answer: Side, others: Sequence[Side], usable: Sequence[Claim], kind
         status = "disagree"
     else:
         status = "agree" if len(backing) > 1 else "single"
-    return Combined(status, answer, agreeing, rivals, earlier)
+    return Combined(status, kind, answer, agreeing, rivals, earlier)
 
 
 def _dissenters(side: Side, answer: Side, kind: str) -> set[str]:
@@ -282,10 +283,13 @@ def article_date(value: str | None) -> dt.date | None:
 def apply(answer: Answer, combined: Combined | None, question: Question,
           cite: Callable[[int, Candidate], Citation], max_citations: int) -> Answer:
     """``answer`` rewritten to say what the sources say. A single or agreeing answer keeps its
-    text and citations and gains ``sources``; a disagreement or an update is rewritten."""
+    text and citations and gains ``sources``; a disagreement or an update is rewritten, and so is
+    an answer whose claims all came from articles published after the question's date."""
     if combined is None or answer.abstained:
         return answer
-    if combined.status in ("single", "agree"):
+    given = answer.short_answer.text if answer.short_answer else answer.extra.get("span")
+    kept = isinstance(given, str) and same(given, combined.answer.best.answer.text, combined.kind)
+    if combined.status in ("single", "agree") and kept:
         short = answer.short_answer or combined.answer.best.answer
         answer = _cite_agreeing(answer, combined, cite, max_citations)
         return replace(answer, short_answer=short, sources=_check(combined, answer.citations, {}))
