@@ -131,3 +131,28 @@ def test_the_terminal_shows_stories_disagreement_and_copies(tmp_path, monkeypatc
     out = runner.invoke(main, ["ask", ARRESTS, "--index-dir", idx]).output
     assert out.startswith("Sources differ: ") and "(sources differ — this answer: 1 source;" in out
     assert "also in 1 other article: " in out  # the wire story's reprint
+
+
+@pytest.fixture(scope="module")
+def real_news(tmp_path_factory):
+    from qa import load_settings
+
+    settings = load_settings(index={"dir": tmp_path_factory.mktemp("news") / "index"})
+    index_paths([FIXTURE], settings)
+    return Assistant(settings).warm_up()
+
+
+@pytest.mark.integration
+def test_the_three_behaviours_with_the_real_models(real_news) -> None:
+    arrests = real_news.ask(ARRESTS, as_of="2025-04-12")
+    assert arrests.sources is not None and arrests.sources.status == "disagree"
+    assert "155 [" in arrests.text and "150 [" in arrests.text
+    for as_of, expected in (("2025-04-06", "50 [1], up from 42 on 4 April [2]"),
+                            ("2025-04-04", "42 [1], up from 30 on 3 April [2]")):
+        assert real_news.ask(TOLL, as_of=as_of).text == expected
+    first = real_news.ask(TOLL, as_of="2025-04-03")
+    assert first.text.startswith("30 [1]") and len(first.citations[0].also_in) == 3
+    docs = real_news.retriever.invoke(TOLL)
+    stories = [d.metadata["story_id"] for d in docs]
+    by_story = {s: {d.metadata["article_id"] for d in docs if d.metadata["story_id"] == s} for s in stories}
+    assert all(len(articles) == 1 for articles in by_story.values())
