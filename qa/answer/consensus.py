@@ -185,12 +185,12 @@ def group(claims: Sequence[Claim], kind: str) -> list[Side]:
 
 def same(a: str, b: str, kind: str) -> bool:
     if kind == "figure":
-        x, y = figure(a), figure(b)
-        return x is not None and x == y
+        value = figure(a)
+        return value is not None and value == figure(b)
     if kind == "date":
         return not date_conflict(date_parts(a), date_parts(b)) and bool(date_parts(a) & date_parts(b))
-    x, y = name_words(a), name_words(b)
-    return bool(x) and (x <= y or y <= x)
+    words_a, words_b = name_words(a), name_words(b)
+    return bool(words_a) and (words_a <= words_b or words_b <= words_a)
 
 
 def conflicts(a: str, b: str, kind: str) -> bool:
