@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--part", type=int, default=250, help="articles per interleaved part")
     parser.add_argument("--model", default=FAKE, help="embedding model (default: the fake hash embedder)")
-    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--seed", type=int, default=21,
+                        help="corpus seed (the copy thresholds were chosen on seeds 5, 8 and 11)")
     parser.add_argument("--quick", action="store_true", help="200 articles, 20 questions: a smoke run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)

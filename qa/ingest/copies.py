@@ -6,11 +6,14 @@ the last paragraphs cut to fit. Each article body (never the headline) gets a Mi
 bands, each band hashed to one integer key; two articles sharing a key are candidates. The store
 keeps the keys in an indexed table, so grouping a new article is one look-up, never a rebuild.
 
-A candidate is a copy when the estimated Jaccard similarity of the two shingle sets is high, or
-when the shorter text is mostly contained in the longer one: a reprint that cuts half of the
-story shares half of the shingles (a low Jaccard) but nearly all of its own (a high containment).
-Containment comes from the Jaccard estimate and the two set sizes,
-``|A ∩ B| = J (|A| + |B|) / (1 + J)``, so no shingle set is stored.
+A candidate is a copy when the Jaccard similarity of the two shingle sets is high, or when the
+shorter text is mostly contained in the longer one: a reprint that cuts half of the story shares
+half of the shingles (a low Jaccard) but nearly all of its own (a high containment). Candidates
+are first filtered on estimates from the signatures (containment from the Jaccard estimate and
+the two set sizes, ``|A ∩ B| = J (|A| + |B|) / (1 + J)``), then confirmed on the stored texts:
+estimates are noisy, above all for a short text beside a long one, and one wrong link would merge
+two stories. The thresholds were chosen on synthetic reprints (``benchmarks/wire.py``, seeds 5, 8
+and 11).
 
 Stories are the connected components of the copy relation. A story's id is the id of its earliest
 indexed article. Adding an article joins (or merges) the stories of its copies; removing one
@@ -38,6 +41,8 @@ VERSION = f"minhash-{SCHEME}-{NUM_PERM}x{SHINGLE}w-seed{SEED}-bands{ROWS}"
 MIN_SHINGLES = 12  # a text shorter than ~15 words is its own story (a brief is not a reprint)
 JACCARD_COPY = 0.5  # two versions of about the same length
 CONTAINMENT_COPY = 0.65  # the shorter text (a trimmed reprint) is mostly inside the longer
+SHORT_TEXT = 60  # shingles (~65 words): a shorter text needs more of it contained, since a brief
+SHORT_CONTAINMENT = 0.75  # made of stock phrases ("Critics said ... came too late") is no copy
 LOOSE_JACCARD = 0.25  # below both, a candidate is dropped before its text is read
 LOOSE_CONTAINMENT = 0.4
 MIN_SHARED_BANDS = 2  # a Jaccard of 0.24 shares 2+ of 64 bands 89% of the time; 0.07 (same topic) 3%
@@ -145,9 +150,12 @@ class Similarity:
     jaccard: float
     containment: float  # of the shorter text in the longer
 
+    smaller: int = 0  # shingles of the shorter text (0: unknown, as for an estimate)
+
     @property
     def is_copy(self) -> bool:
-        return self.jaccard >= JACCARD_COPY or self.containment >= CONTAINMENT_COPY
+        needed = CONTAINMENT_COPY if self.smaller >= SHORT_TEXT else SHORT_CONTAINMENT
+        return self.jaccard >= JACCARD_COPY or self.containment >= needed
 
     @property
     def may_be_copy(self) -> bool:
@@ -165,8 +173,9 @@ def estimate(a: Signature, b: Signature) -> Similarity:
 def _from_jaccard(jaccard: float, a: Signature, b: Signature) -> Similarity:
     if min(a.shingles, b.shingles) < MIN_SHINGLES:
         return Similarity(0.0, 0.0)
+    smaller = min(a.shingles, b.shingles)
     common = jaccard * (a.shingles + b.shingles) / (1.0 + jaccard)
-    return Similarity(jaccard, min(1.0, common / min(a.shingles, b.shingles)))
+    return Similarity(jaccard, min(1.0, common / smaller), smaller)
 
 
 def exact(a: set[str], b: set[str]) -> Similarity:
@@ -174,7 +183,7 @@ def exact(a: set[str], b: set[str]) -> Similarity:
     if min(len(a), len(b)) < MIN_SHINGLES:
         return Similarity(0.0, 0.0)
     common = len(a & b)
-    return Similarity(common / len(a | b), common / min(len(a), len(b)))
+    return Similarity(common / len(a | b), common / min(len(a), len(b)), min(len(a), len(b)))
 
 
 # ------------------------------------------------------------------ grouping (incremental)
