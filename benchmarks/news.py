@@ -168,6 +168,9 @@ def run(args: argparse.Namespace) -> dict:
           f"{result['copies']} copies; pairwise precision {result['precision']:.3f}, "
           f"recall {result['recall']:.3f}")
     questions = make_questions(rows, args.questions, seed=args.seed)
+    if not questions:  # --questions 0: the ingest figures only
+        write_json(args.json, figures)
+        return figures
     checks = query_checks(result["settings"], result["embedder"], questions)
     figures.update(checks)
     print_table(f"Query-time checks per answer, {checks['questions']} questions, ms p50 / p95",

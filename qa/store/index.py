@@ -26,8 +26,8 @@ import numpy as np
 
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
-from qa.ingest import copies
 from qa.store import sqlite as store
+from qa.store import stories
 from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
 from qa.types import Article, Chunk, Sentence
@@ -81,7 +81,7 @@ class Index:
         meta = store.get_meta(con)
         wanted = index._build_meta(model, dim)
         if not meta.get("model"):
-            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": "", "copies": copies.VERSION})
+            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": "", **stories.fresh_meta()})
         else:
             index._check_same_build(meta, wanted)
         return index
@@ -207,7 +207,7 @@ class Index:
     def info(self) -> dict:
         meta = self.meta()
         with self.snapshot() as reader:
-            counts = {**store.counts(reader.con), **store.story_counts(reader.con)}
+            counts = {**store.counts(reader.con), **stories.story_counts(reader.con)}
             vector_count = reader.vectors.size
             approximate = reader.vectors.is_approximate
         size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
@@ -227,17 +227,14 @@ class Index:
         """id, title, date, source and story of every stored article (for listings and filters)."""
         with self.snapshot() as reader:
             rows = store.list_articles(reader.con)
-            stories = store.stories_of(reader.con, [row[0] for row in rows])
+            story = stories.stories_of(reader.con, [row[0] for row in rows])
         keys = ("id", "title", "date", "source")
-        return [{**dict(zip(keys, row, strict=True)), "story": stories[row[0]]} for row in rows]
+        return [{**dict(zip(keys, row, strict=True)), "story": story[row[0]]} for row in rows]
 
     def stories(self) -> dict[str, list[str]]:
         """Every story with more than one article: story id -> member ids, in indexing order."""
         with self.snapshot() as reader:
-            ids = [row[0] for row in store.list_articles(reader.con)]
-            of = store.stories_of(reader.con, ids)
-            members = store.story_members(reader.con, sorted(set(of.values())))
-        return {s: m for s, m in members.items() if len(m) > 1}
+            return stories.grouped(reader.con)
 
     def group_missing(self) -> int:
         """Group the articles that have no story yet (an index written before grouping existed,
@@ -249,18 +246,12 @@ class Index:
         store.create_tables(con)  # an index written before grouping existed has no copies tables
         con.execute("BEGIN IMMEDIATE")
         try:
-            if store.get_meta(con).get("copies") != copies.VERSION:
-                store.clear_copies(con)
-                store.set_meta(con, {"copies": copies.VERSION})
-            todo = store.ungrouped_articles(con)
-            grouper = store.SqliteStories(con)
-            for article_id, text in todo:
-                copies.assign_story(grouper, article_id, text)
+            count = stories.group_missing(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return len(todo)
+        return count
 
     # ------------------------------------------------------------ writing
 
@@ -275,20 +266,20 @@ class Index:
             removed: list[int] = []
             added_ids: list[int] = []
             added_vectors: list[np.ndarray] = []
-            stories = _Stories(con, self.settings.index.group_copies)
+            grouping = stories.WriteStories(con, self.settings.index.group_copies)
             for article_id in remove:
-                stories.leaving(article_id)
+                grouping.leaving(article_id)
                 removed += store.delete_article(con, article_id)
             for item in prepared:
-                stories.leaving(item.article.id)
+                grouping.leaving(item.article.id)
                 removed += store.delete_article(con, item.article.id)
                 added_ids += store.insert_article(
                     con, item.article, item.sentences, item.sentence_vectors,
                     item.chunks, item.chunk_vectors,
                 )
                 added_vectors.append(item.chunk_vectors)
-                stories.joining(item.article)
-            stories.regroup()
+                grouping.joining(item.article)
+            grouping.regroup()
             vectors = self._next_vectors(con, meta, removed, added_ids, added_vectors)
             generation = int(meta.get("generation", "0")) + 1
             new_file = self.dir / f"vectors.{generation:06d}.faiss"
@@ -421,40 +412,8 @@ class Reader:
 
     def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
         """The story of each article (wire copies share one; an ungrouped article is its own)."""
-        return store.stories_of(self.con, article_ids)
+        return stories.stories_of(self.con, article_ids)
 
     def story_members(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
         """The articles of each story, in indexing order."""
-        return store.story_members(self.con, story_ids)
-
-
-class _Stories:
-    """Story bookkeeping of one write: articles leave (their story may split) and join."""
-
-    def __init__(self, con: sqlite3.Connection, enabled: bool) -> None:
-        self.present = store.has_copies(con)
-        # Joining waits for group_missing() when the stored signatures are of another version.
-        self.enabled = enabled and self.present and store.get_meta(con).get("copies") == copies.VERSION
-        self.grouper = store.SqliteStories(con)
-        self.left_behind: set[str] = set()
-
-    def leaving(self, article_id: str) -> None:
-        if not self.present:
-            return
-        story = self.grouper.story_of(article_id)
-        if story is not None:
-            members = self.grouper.story_members(story)
-            self.left_behind.update(m.article_id for m in members if m.article_id != article_id)
-
-    def joining(self, article: Article) -> None:
-        if self.enabled:
-            copies.assign_story(self.grouper, article.id, article.text)
-
-    def regroup(self) -> None:
-        """Split what the leavers linked; the stories are looked up now, since joiners may have
-        merged them since."""
-        if not self.left_behind:
-            return
-        current = store.stories_of(self.grouper.con, sorted(self.left_behind))
-        for story in sorted(set(current.values())):
-            copies.regroup(self.grouper, story)
+        return stories.story_members(self.con, story_ids)
