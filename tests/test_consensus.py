@@ -149,6 +149,8 @@ def test_figures(text, value) -> None:
     ("about 150", "at least 155", "figure", False, True),
     ("3 April", "April 3, 2025", "date", True, False),
     ("Friday", "3 April", "date", False, False),  # may be the same day: not a conflict
+    ("Thursday", "on Thursday", "date", True, False),  # no calendar parts: the words decide
+    ("dozens", "dozens", "figure", True, False),
     ("3 April", "5 April", "date", False, True),
     ("Healey", "Defence Secretary John Healey", "name", True, False),
     ("Orla Fenwick", "Tobias Renner", "name", False, True),

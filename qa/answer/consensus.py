@@ -152,12 +152,12 @@ def _as_of(question: Question, claims: Sequence[Claim]) -> list[Claim]:
 
 def states(sentence: str, value: str, kind: str) -> bool:
     """Does ``sentence`` state ``value`` (anywhere, in any of the forms ``same`` accepts)?"""
-    if kind == "figure":
-        wanted = figure(value)
-        return wanted is not None and wanted in figures(sentence)
-    if kind == "date":
-        parts = date_parts(value)
-        return bool(parts) and parts <= date_parts(sentence)
+    wanted = figure(value) if kind == "figure" else None
+    if wanted is not None:
+        return wanted in figures(sentence)
+    parts = date_parts(value) if kind == "date" else set()
+    if parts:
+        return parts <= date_parts(sentence)
     named = name_words(value)
     return bool(named) and named <= set(re.findall(r"\w+", sentence.lower()))
 
@@ -184,10 +184,10 @@ def group(claims: Sequence[Claim], kind: str) -> list[Side]:
 
 
 def same(a: str, b: str, kind: str) -> bool:
-    if kind == "figure":
-        value = figure(a)
-        return value is not None and value == figure(b)
-    if kind == "date":
+    """Two ways of stating one value; words decide when a value cannot be read ("Thursday")."""
+    if kind == "figure" and figure(a) is not None and figure(b) is not None:
+        return figure(a) == figure(b)
+    if kind == "date" and date_parts(a) and date_parts(b):
         return not date_conflict(date_parts(a), date_parts(b)) and bool(date_parts(a) & date_parts(b))
     words_a, words_b = name_words(a), name_words(b)
     return bool(words_a) and (words_a <= words_b or words_b <= words_a)
