@@ -4,7 +4,7 @@ The public API: everything the CLI, the web UI and evaluation use is importable 
 Importing ``qa`` loads no model; models load on first use.
 """
 
-from qa.chain import Assistant, check_question
+from qa.chain import Assistant, check_question, parse_as_of
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, FakeEmbedder, make_embedder
 from qa.errors import (
@@ -66,6 +66,7 @@ __all__ = [
     "load_eval_metrics",
     "load_settings",
     "make_embedder",
+    "parse_as_of",
     "read_articles",
     "remove_articles",
     "run_eval",

@@ -126,6 +126,9 @@ def _ask_options(func: Callable) -> Callable:
         click.option("--source", default=None, help="Only articles from this source."),
         click.option("--date-from", default=None, help="Only articles dated on or after YYYY-MM-DD."),
         click.option("--date-to", default=None, help="Only articles dated on or before YYYY-MM-DD."),
+        click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+                     help="The date the question is asked on (default: today): 'this week' and "
+                          "'on Friday' are read against it, and later articles are not used."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -149,13 +152,14 @@ def _assistant(index_dir: Path | None) -> Any:
 @_ask_options
 @handle_errors
 def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mode: str | None,
-        source: str | None, date_from: str | None, date_to: str | None) -> None:
+        source: str | None, date_from: str | None, date_to: str | None, as_of: str | None) -> None:
     """Answer QUESTION from the indexed articles, with cited sentences."""
-    from qa import check_question
+    from qa import check_question, parse_as_of
 
     settings = _settings(index_dir)
     check_question(question, settings)  # fail fast, before loading any model
-    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode,
+    day = parse_as_of(as_of)
+    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode, as_of=day,
                                        filters=_filters(source, date_from, date_to))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -168,6 +172,8 @@ def format_answer(answer: Any) -> str:
     note = format_sources(answer.sources)
     if note:
         lines.append(note)
+    if answer.extra.get("as_of_note"):
+        lines.append(answer.extra["as_of_note"])
     if answer.citations:
         lines.append("")
     for c in answer.citations:
@@ -204,10 +210,11 @@ def format_sources(sources: Any) -> str:
 @_ask_options
 @handle_errors
 def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | None,
-         date_from: str | None, date_to: str | None) -> None:
+         date_from: str | None, date_to: str | None, as_of: str | None) -> None:
     """A terminal chat; follow-up questions use the conversation so far."""
-    from qa import InputError
+    from qa import InputError, parse_as_of
 
+    day = parse_as_of(as_of)
     assistant = _assistant(index_dir)
     history: list[dict[str, str]] = []
     click.echo("Ask about the indexed articles. Empty line or Ctrl-D to quit.")
@@ -221,7 +228,7 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
         try:
             click.echo("qa> ", nl=False)
             final, streamed = None, ""
-            for kind, value in assistant.stream(question, history, k=k, mode=mode,
+            for kind, value in assistant.stream(question, history, k=k, mode=mode, as_of=day,
                                                 filters=_filters(source, date_from, date_to)):
                 if kind == "token":
                     streamed += value

@@ -111,8 +111,30 @@ class Question:
 
     ``text`` is the standalone question (follow-ups rewritten); ``interrogative`` is the part that
     asks, ``context`` the sentences before it ("A storm forced thousands to evacuate this week.").
-    ``answer_type`` is one of ``qa.question.ANSWER_TYPES``; ``focus`` are the content words the
-    answer must relate to; ``as_of`` is the date the question is asked on (``None``: today).
+    ``answer_type`` is one of ``qa.question.ANSWER_TYPES``; ``focus`` are the stemmed content
+    words of the interrogative part (date expressions left out) that the answer must relate to;
+    ``as_of`` is the date the question is asked on (``analyze`` fills in today when none is
+    given); ``window`` the dates its date expression names ("this week"), or ``None``.
+
+    Read from spaCy's parse of the interrogative part (``qa.question.parse``):
+
+    - ``wh``: the question word(s): "who", "which", "how many", "how much", "how long"...; ""
+      for yes/no questions and imperatives ("Name the team...").
+    - ``focus_noun``: the lemma of the head noun of the wh-phrase: "breed" for "Which breed...",
+      "governor" for "Which governor...", "team" for "Name the team...", "capital" for "What is
+      the capital of...", "dog" for "What kind of dog..." (kind/type/sort/name look through to
+      their noun); ``None`` when there is none ("Who...", "When...").
+    - ``unit``: for number, money and duration questions, what is counted or measured: the lemma
+      "troop" for "How many troops...", "oil" for "How much oil..."; "year" for "How old...";
+      the adjective for "how far/big/tall/...". ``None`` when not said.
+    - ``main_verb``: the lemma of the content verb ("declare", "say"); ``None`` for a copula
+      ("Who is the minister?").
+    - ``arguments``: the main verb's arguments as text, without the wh-phrase ("Healey",
+      "a state of emergency", "at the summit").
+    - ``speaker``: for statement questions ("What did Healey say?"), who is asked about, as
+      written ("Healey"); ``None`` otherwise.
+    - ``entities``: the names in the whole question: runs of proper nouns ("Real Madrid",
+      "John Healey"), as (text, "PROPN") pairs (the tagger's, not the slower entity recogniser).
     """
 
     text: str
@@ -122,6 +144,13 @@ class Question:
     focus: tuple[str, ...] = ()
     as_of: dt.date | None = None
     window: DateWindow | None = None
+    wh: str = ""
+    focus_noun: str | None = None
+    unit: str | None = None
+    main_verb: str | None = None
+    arguments: tuple[str, ...] = ()
+    speaker: str | None = None
+    entities: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,6 +211,7 @@ class Answer:
             "mode": self.mode,
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "sources": self.sources.to_dict() if self.sources else None,
+            "as_of": self.extra.get("as_of"),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

@@ -133,8 +133,11 @@ def answer_html(answer: Mapping[str, Any], msg_id: str, article_text: Callable[[
         footnote_html(c, f"{msg_id}-fn-{n}", article_text(str(c["article_id"])))
         for n, c in sorted(cites.items())
     )
-    note = sources_note_html(answer.get("sources"))
-    return f'<div class="qa-answer"><p>{body}</p>{note}<div class="qa-footnotes">{notes}</div></div>'
+    note = (answer.get("as_of") or {}).get("note")  # the newest evidence is much older than today
+    dated = f'<p class="qa-as-of">{esc(note)}</p>' if note else ""
+    sources = sources_note_html(answer.get("sources"))
+    return (f'<div class="qa-answer"><p>{body}</p>{sources}{dated}'
+            f'<div class="qa-footnotes">{notes}</div></div>')
 
 
 def sources_html(citations: Sequence[Citation]) -> str:
@@ -164,6 +167,7 @@ CSS = """
                 font-style: italic; }
 .qa-abstain-label { font-weight: 600; font-style: normal; }
 .qa-abstain-label::before { content: "⚠ "; }
+.qa-as-of { color: #4b5563; font-size: 0.9em; font-style: italic; }
 .qa-error { color: #b91c1c; font-weight: 500; }
 .qa-cursor { opacity: 0.6; }
 .qa-muted { color: #6b7280; }

@@ -86,3 +86,12 @@ def test_also_in_and_sources_notes_are_plain_and_escaped():
     single = {**ANSWER, "sources": {"status": "single", "agree": 1, "disagree": [], "earlier": []}}
     assert "qa-note" not in render.answer_html(single, "m6", lambda _id: ARTICLE)
     assert "also in" not in render.answer_html(ANSWER, "m7", lambda _id: ARTICLE)
+
+
+def test_an_as_of_note_is_shown_escaped():
+    note = "As of 2025-04-08 (the newest cited article; asked on <2025-06-30>)."
+    html = render.answer_html({**ANSWER, "as_of": {"date": "2025-06-30", "note": note}}, "m3",
+                              lambda _id: ARTICLE)
+    assert ('<p class="qa-as-of">As of 2025-04-08 (the newest cited article; asked on '
+            '&lt;2025-06-30&gt;).</p>') in html
+    assert "qa-as-of" not in render.answer_html(ANSWER, "m3", lambda _id: ARTICLE)
