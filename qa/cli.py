@@ -169,8 +169,10 @@ def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mod
 
 def format_answer(answer: Any) -> str:
     note = [f"({answer.note})"] if answer.note else []
+    check = format_source_check(answer.sources)
+    differ = [check] if check else []
     as_of = [answer.extra["as_of_note"]] if answer.extra.get("as_of_note") else []
-    return "\n".join([*note, answer.text, *as_of, *format_sources(answer)])
+    return "\n".join([*note, answer.text, *differ, *as_of, *format_sources(answer)])
 
 
 def format_sources(answer: Any) -> list[str]:
@@ -180,7 +182,29 @@ def format_sources(answer: Any) -> list[str]:
         dated = f", {c.date}" if c.date else ""
         lines.append(f"[{c.n}] {c.sentence}")
         lines.append(f"    — {c.title}{dated}{kind}; {c.article_id} chars {c.start}-{c.end}")
+        if c.also_in:
+            noun = "article" if len(c.also_in) == 1 else "articles"
+            lines.append(f"    also in {len(c.also_in)} other {noun}: {', '.join(c.also_in)}")
     return lines
+
+
+def format_source_check(sources: Any) -> str:
+    """One line on what independent sources say (see qa.answer.consensus); "" for one source."""
+    if sources is None:
+        return ""
+
+    def count(n: int) -> str:
+        return f"{n} source" if n == 1 else f"{n} sources"
+
+    if sources.status == "disagree":
+        others = "; ".join(f"{d.answer}: {count(d.sources)}" for d in sources.disagree)
+        return f"(sources differ — this answer: {count(sources.agree)}; {others})"
+    if sources.status == "updated":
+        earlier = "; ".join(f"{d.answer} on {d.date}" for d in sources.earlier)
+        return f"(updated figure: the latest as of the question's date; earlier {earlier})"
+    if sources.status == "agree":
+        return f"({sources.agree} independent sources agree)"
+    return ""
 
 
 @main.command()
@@ -349,7 +373,8 @@ def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
         shown = f"{value / 1e6:.2f} MB" if key == "size_bytes" else value
         click.echo(f"{key.replace('_', ' ')}: {shown}")
     for row in data.get("article_list", []):
-        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}")
+        copy = f"  (copy in story {row['story']})" if row.get("story") not in (None, row["id"]) else ""
+        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}{copy}")
 
 
 @main.command()

@@ -44,6 +44,9 @@ class IndexSettings(_Section):
         "even inside low-ranked chunks. Switched on for an older index at its next write.",
     )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
+    group_copies: bool = Field(
+        True, description="Group near-duplicate articles (wire copies: one agency story reprinted with "
+                          "small edits) into stories at ingest; retrieval gives a story one slot.")
     max_article_chars: int = Field(
         1_000_000, ge=1000,
         description="One article longer than this is refused (a news article is far shorter; a larger "
@@ -74,6 +77,9 @@ class RetrievalSettings(_Section):
     k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009).")
+    one_slot_per_story: bool = Field(
+        True, description="Keep only the best-ranked copy of a wire story among the k chunks, so reprints "
+                          "do not crowd out other sources (see index.group_copies).")
     sentence_weight: float = Field(
         1.0, ge=0.0,
         description="Weight of the direct sentence searches (dense and BM25 over sentences) in the "
