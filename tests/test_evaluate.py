@@ -1,6 +1,7 @@
 """The eval runner: dataset checks, scoring one answer, aggregation, and whole runs with the fake
 embedder and a fake entity extractor (no model is loaded)."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def fake_answerers(settings) -> dict:
     ('{"question": "Q?", "answers": "Healey"}', ':2: "answers" must be a list of strings'),
     ('{"question": "Q?", "answers": [], "id": "a"}', "id 'a' occurs twice"),
     ('{"question": "Q?", "answers": [], "article_id": "x", "article_text": "Other."}', "two texts"),
+    ('{"question": "Q?", "answers": [], "question_date": "last week"}',
+     ':2: "question_date" must be a date'),
+    ('{"question": "Q?", "answers": [], "as_of": "2025-02-30"}', ':2: "as_of" must be a date'),
 ])
 def test_bad_dataset_rows_are_one_clear_error(tmp_path, line, message) -> None:
     path = tmp_path / "d.jsonl"
@@ -234,3 +238,28 @@ def test_mixed_rows_and_llm_mode_pass_through(seed_index, fake_embedder, tmp_pat
     assert [q.exact_match for q in result.questions] == [1.0, 0.0]
     assert result.metrics["removed_citations"] == 4
     assert len(result.config["indexes"]) == 2
+
+
+def test_rows_carry_their_question_date_to_the_assistant(settings, fake_embedder, tmp_path) -> None:
+    asked = []
+
+    def script(question, candidates):
+        asked.append(question)
+        return Answer(question=question.text, text="x", abstained=True)
+
+    rows = [
+        {"id": "d1", "question": "Who won on Sunday?", "answers": ["Ann"], "article_id": "a",
+         "article_text": "Ann won on Sunday.", "article_date": "2025-04-06",
+         "question_date": "2025-04-11"},
+        {"id": "d2", "question": "Who won?", "answers": ["Ann"], "article_id": "a",
+         "article_text": "Ann won on Sunday.", "as_of": "2025-05-01", "question_date": "2025-01-01"},
+        {"id": "d3", "question": "Who won?", "answers": ["Ann"], "article_id": "a",
+         "article_text": "Ann won on Sunday."},
+    ]
+    result = run_eval(write_rows(tmp_path / "d.jsonl", rows), settings, embedder=fake_embedder,
+                      answerers={"extractive": ScriptedAnswerer("extractive", script)})
+    assert [q.as_of for q in asked] == [dt.date(2025, 4, 11), dt.date(2025, 5, 1), dt.date.today()]
+    assert asked[0].window is not None and asked[0].window.start == dt.date(2025, 4, 6)
+    assert result.questions[0].to_dict()["as_of"] == "2025-04-11"
+    assert result.questions[2].to_dict()["as_of"] is None
+    assert result.questions[0].first_relevant_rank == 1  # the dated article, not after its date

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from qa.answer import consensus
 from qa.answer.cues import Cues, read_cues
 from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
@@ -104,7 +105,11 @@ class ExtractiveAnswerer:
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
-        return self._span_answer(question, read, scored, best)
+        result = self._span_answer(question, read, scored, best)
+        # where independent sources give different values, the answer says so (consensus)
+        combined = consensus.combine(asked, self._claims(read, scored))
+        return consensus.apply(result, combined, asked, to_citation,
+                               self.settings.answer.max_citations)
 
     def sentences_to_read(self, asked: Question, evidence: Sequence[Candidate]) -> list[Candidate]:
         """The best evidence sentences, those missing a name the question insists on last."""
@@ -163,6 +168,17 @@ class ExtractiveAnswerer:
                 self._parses.update(zip(missing, parsed, strict=True))
         with self._lock:
             return [self._parses[t] for t in texts]
+
+    def _claims(self, read: list[Candidate], scored: list[ScoredSpan]) -> list[consensus.Claim]:
+        """Every scored span as a claim with its exact article offsets, for ``consensus``."""
+        out = []
+        for s in scored:
+            cand = read[s.sentence]
+            a, b = self.parse([cand.sentence.text])[0].chars(s.span.start, s.span.end)
+            start, end = cand.sentence.start + a, cand.sentence.start + b
+            short = ShortAnswer(cand.article.text[start:end], cand.article.id, start, end)
+            out.append(consensus.Claim(short, s.score, cand))
+        return out
 
     def _span_answer(self, question: str, read: list[Candidate], scored: list[ScoredSpan],
                      best: ScoredSpan) -> Answer:

@@ -12,6 +12,7 @@ the figures measure the system as users run it. The metrics themselves are pure 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import time
@@ -47,6 +48,8 @@ class EvalItem:
     article_text: str | None = None
     article_title: str | None = None
     type: str | None = None
+    as_of: dt.date | None = None  # the row's "as_of" or "question_date"; None: today
+    article_date: str | None = None  # publication date of article_text (YYYY-MM-DD)
 
     @property
     def answerable(self) -> bool:
@@ -77,6 +80,7 @@ class QuestionResult:
         return {
             "id": self.item.id,
             "type": self.item.type,
+            "as_of": self.item.as_of.isoformat() if self.item.as_of else None,
             "question": self.item.question,
             "gold": list(self.item.answers),
             "article_id": self.item.article_id,
@@ -147,7 +151,7 @@ def _parse_row(line: str, where: str, default_id: str) -> EvalItem:
         raise InputError(f"{where}: \"question\" must be a non-empty string")
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise InputError(f"{where}: \"answers\" must be a list of strings (empty: unanswerable)")
-    for key in ("id", "article_id", "article_text", "article_title", "type"):
+    for key in ("id", "article_id", "article_text", "article_title", "type", "article_date"):
         if row.get(key) is not None and not isinstance(row[key], str | int):
             raise InputError(f"{where}: \"{key}\" must be a string, got {row[key]!r}")
     article_text = row.get("article_text")
@@ -162,7 +166,21 @@ def _parse_row(line: str, where: str, default_id: str) -> EvalItem:
         article_text=None if article_text is None else str(article_text),
         article_title=_opt(row.get("article_title")),
         type=_opt(row.get("type")),
+        as_of=_row_date(row, where),
+        article_date=_opt(row.get("article_date")),
     )
+
+
+def _row_date(row: dict, where: str) -> dt.date | None:
+    """The date a row's question is asked on: "as_of" or "question_date" (YYYY-MM-DD)."""
+    key = "as_of" if row.get("as_of") not in (None, "") else "question_date"
+    value = row.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InputError(f"{where}: \"{key}\" must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def _opt(value: object) -> str | None:
@@ -238,8 +256,11 @@ class _Run:
         for item in items:
             assert item.article_id is not None and item.article_text is not None
             # a title is always given: without one the reader takes the first line as headline
-            articles.setdefault(item.article_id, {"id": item.article_id, "text": item.article_text,
-                                                  "title": item.article_title or item.article_id})
+            article = {"id": item.article_id, "text": item.article_text,
+                       "title": item.article_title or item.article_id}
+            if item.article_date:
+                article["date"] = item.article_date
+            articles.setdefault(item.article_id, article)
         source = tmp / "articles.jsonl"
         source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles.values()),
                           encoding="utf-8")
@@ -269,7 +290,7 @@ class _Run:
             for pos in positions:
                 item = self.items[pos]
                 started = time.perf_counter()
-                answer = assistant.ask(item.question, k=self.k, mode=self.mode)
+                answer = assistant.ask(item.question, k=self.k, mode=self.mode, as_of=item.as_of)
                 elapsed = time.perf_counter() - started
                 self.answer_seconds += elapsed
                 self.results[pos] = score_question(item, answer, elapsed * 1000.0)
