@@ -65,8 +65,13 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     con.execute("PRAGMA busy_timeout=60000")
     if create:
         con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(_SCHEMA)
+        ensure_schema(con)
     return con
+
+
+def ensure_schema(con: sqlite3.Connection) -> None:
+    """Create the tables an older index lacks (outside a transaction: executescript commits)."""
+    con.executescript(_SCHEMA)
 
 
 def get_meta(con: sqlite3.Connection) -> dict[str, str]:
