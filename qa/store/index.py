@@ -31,6 +31,7 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import sqlite as store
+from qa.store import stories
 from qa.store.reader import Reader
 from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
@@ -87,7 +88,7 @@ class Index:
         meta = store.get_meta(con)
         wanted = index._build_meta(model, dim)
         if not meta.get("model"):
-            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": ""})
+            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": "", **stories.fresh_meta()})
         else:
             index._check_same_build(meta, wanted)
         return index
@@ -215,7 +216,7 @@ class Index:
     def info(self) -> dict:
         meta = self.meta()
         with self.snapshot() as reader:
-            counts = store.counts(reader.con)
+            counts = {**store.counts(reader.con), **stories.story_counts(reader.con)}
             vector_count = reader.vectors.size
             approximate = reader.vectors.is_approximate
             sentence_vectors = reader.sentence_vectors.size if reader.sentence_vectors else 0
@@ -234,10 +235,34 @@ class Index:
         }
 
     def articles(self) -> list[dict]:
-        """id, title, date and source of every stored article (for listings and filters)."""
+        """id, title, date, source and story of every stored article (for listings and filters)."""
         with self.snapshot() as reader:
             rows = store.list_articles(reader.con)
-        return [dict(zip(("id", "title", "date", "source"), row, strict=True)) for row in rows]
+            story = stories.stories_of(reader.con, [row[0] for row in rows])
+        keys = ("id", "title", "date", "source")
+        return [{**dict(zip(keys, row, strict=True)), "story": story[row[0]]} for row in rows]
+
+    def stories(self) -> dict[str, list[str]]:
+        """Every story with more than one article: story id -> member ids, in indexing order."""
+        with self.snapshot() as reader:
+            return stories.grouped(reader.con)
+
+    def group_missing(self) -> int:
+        """Group the articles that have no story yet (an index written before grouping existed,
+        or with ``index.group_copies`` off, or by an older signature version); returns how many.
+        A no-op when grouping is off."""
+        if not self.settings.index.group_copies:
+            return 0
+        con = self._con()
+        store.create_tables(con)  # an index written before grouping existed has no copies tables
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            count = stories.group_missing(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return count
 
     # ------------------------------------------------------------ writing
 
@@ -251,10 +276,13 @@ class Index:
             self._remove_orphans(meta)
             sentences = self._sentence_switch(con, meta)
             chunk_delta, sentence_delta = _Delta(), _Delta()
+            grouping = stories.WriteStories(con, self.settings.index.group_copies)
             for article_id in remove:
+                grouping.leaving(article_id)
                 sentence_delta.removed += store.unindex_sentences(con, article_id)
                 chunk_delta.removed += store.delete_article(con, article_id)
             for item in prepared:
+                grouping.leaving(item.article.id)
                 sentence_delta.removed += store.unindex_sentences(con, item.article.id)
                 chunk_delta.removed += store.delete_article(con, item.article.id)
                 chunk_delta.add(store.insert_article(
@@ -264,6 +292,8 @@ class Index:
                 if sentences != "off":
                     sentence_delta.add(store.index_sentences(con, item.article, item.sentences),
                                        item.sentence_vectors)
+                grouping.joining(item.article)
+            grouping.regroup()
             generation = int(meta.get("generation", "0")) + 1
             updates = self._save(con, meta, CHUNKS, generation, chunk_delta, new_files)
             if sentences != "off":
@@ -329,7 +359,7 @@ class Index:
         """Rebuild the FAISS files from the vectors stored in SQLite (after corruption); switches
         sentence search on or off as the settings say."""
         con = self._con()
-        store.ensure_schema(con)  # an index from before sentence search gains its tables
+        store.create_tables(con)  # an index from before sentence search gains its tables
         con.execute("BEGIN IMMEDIATE")
         new_files: list[Path] = []
         try:
