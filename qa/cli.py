@@ -169,11 +169,11 @@ def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mod
 
 def format_answer(answer: Any) -> str:
     lines = [answer.text]
+    if answer.extra.get("as_of_note"):
+        lines.append(answer.extra["as_of_note"])
     note = format_sources(answer.sources)
     if note:
         lines.append(note)
-    if answer.extra.get("as_of_note"):
-        lines.append(answer.extra["as_of_note"])
     if answer.citations:
         lines.append("")
     for c in answer.citations:
