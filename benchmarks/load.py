@@ -247,8 +247,9 @@ async def burst(url: str, questions: list[str]) -> dict:
 
 async def load(url: str, clients: int, seconds: float, questions: list[str], llm_clients: int) -> dict:
     queue = iter(questions)
-    records: list[tuple[str, int, float]] = []
-    stop_at = time.perf_counter() + seconds
+    records: list[Record] = []
+    started = time.perf_counter()
+    stop_at = started + seconds
     limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
 
@@ -262,10 +263,11 @@ async def load(url: str, clients: int, seconds: float, questions: list[str], llm
                 try:
                     r = await http.post("/api/ask", json={"question": question, "mode": mode},
                                         headers=client_headers(n))
-                    status = r.status_code
-                except httpx.HTTPError:
-                    status = -1
-                records.append((mode, status, time.perf_counter() - t0))
+                    status, body = r.status_code, r.text[:200]
+                except httpx.HTTPError as exc:
+                    status, body = -1, repr(exc)[:200]
+                now = time.perf_counter()
+                records.append(Record(mode, status, now - t0, now - started, body if status != 200 else ""))
                 if status == 429:  # a polite client waits as told
                     wait = float(r.headers.get("retry-after", "1"))
                     await asyncio.sleep(max(0.0, min(wait, stop_at - time.perf_counter())))
@@ -274,22 +276,45 @@ async def load(url: str, clients: int, seconds: float, questions: list[str], llm
         _, unfinished = await asyncio.wait(tasks, timeout=seconds + GRACE_S)
         for task in unfinished:
             task.cancel()
-        elapsed = time.perf_counter() - (stop_at - seconds)
-    return summarize(records, elapsed, len(unfinished), questions_left=next(queue, None) is not None)
+    return summarize(records, seconds, len(unfinished), questions_left=next(queue, None) is not None)
 
 
-def summarize(records: list[tuple[str, int, float]], elapsed: float, cut: int, questions_left: bool) -> dict:
-    out: dict = {"seconds": round(elapsed, 1), "cut_at_end": cut, "ran_out_of_questions": not questions_left,
+@dataclass(frozen=True)
+class Record:
+    mode: str
+    status: int
+    latency_s: float
+    finished_s: float  # from the start of the run
+    error: str
+
+
+def summarize(records: list[Record], seconds: float, cut: int, questions_left: bool) -> dict:
+    """Throughput counts answers finished within the run; latencies include those that were in
+    flight at its end and finished during the grace period."""
+    out: dict = {"seconds": seconds, "cut_at_end": cut, "ran_out_of_questions": not questions_left,
                  "modes": {}}
-    for mode in sorted({m for m, _, _ in records}):
-        ok = [t for m, s, t in records if m == mode and s == 200]
+    for mode in sorted({r.mode for r in records}):
+        mine = [r for r in records if r.mode == mode]
+        ok = [r.latency_s for r in mine if r.status == 200]
+        errors = [r for r in mine if r.status not in (200, 429)]
         out["modes"][mode] = {
-            "answers": len(ok), "per_s": round(len(ok) / elapsed, 2),
+            "answers": len(ok), "per_s": round(sum(1 for r in mine if r.status == 200
+                                                   and r.finished_s <= seconds) / seconds, 2),
             "p50_ms": percentile(ok, 50) * 1000, "p95_ms": percentile(ok, 95) * 1000,
             "p99_ms": percentile(ok, 99) * 1000,
-            "rate_limited_429": sum(1 for m, s, _ in records if m == mode and s == 429),
-            "errors": sum(1 for m, s, _ in records if m == mode and s not in (200, 429))}
+            "rate_limited_429": sum(1 for r in mine if r.status == 429), "errors": len(errors),
+            "error_examples": sorted({f"{r.status} {r.error}" for r in errors})[:5]}
     return out
+
+
+def server_stages(url: str, mode: str = "extractive") -> dict[str, float]:
+    """Mean milliseconds per stage, from the server's own /metrics histograms."""
+    text = httpx.get(url + "/metrics", timeout=30).text
+    found: dict[str, dict[str, float]] = {}
+    pattern = rf'qa_answer_seconds_(sum|count){{mode="{mode}",stage="(\w+)"}} ([0-9.e+-]+)'
+    for kind, stage, value in re.findall(pattern, text):
+        found.setdefault(stage, {})[kind] = float(value)
+    return {stage: 1000 * v["sum"] / v["count"] for stage, v in found.items() if v.get("count")}
 
 
 # ------------------------------------------------------------------ main
@@ -334,7 +359,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--burst", type=int, default=200, help="questions in the burst (0: none)")
     parser.add_argument("--baseline", help="a git revision to compare the burst against, e.g. main")
-    parser.add_argument("--llm-clients", type=int, default=4, help="clients asking in llm mode")
+    parser.add_argument("--llm-clients", type=int, default=2, help="clients asking in llm mode")
     parser.add_argument("--gguf", type=Path, help="a GGUF for llm mode instead of the packaged model")
     parser.add_argument("--articles", type=int, default=150, help="generated articles beside the seed")
     parser.add_argument("--quick", action="store_true", help="10 clients, 4 s, fake embedder")
@@ -369,6 +394,7 @@ def main() -> None:
             figures["load"] = asyncio.run(
                 load(server.url, args.clients, args.seconds, questions, llm_clients))
         figures["load"]["peak_rss_mb"] = round(memory.peak / 2**20)
+        figures["load"]["server_stages"] = server_stages(server.url)
     report(figures, args)
     write_json(args.json, figures)
 
@@ -385,6 +411,12 @@ def report(figures: dict, args: argparse.Namespace) -> None:
                 ["mode", "answers", "per s", "p50 ms", "p95 ms", "p99 ms", "errors", "429"])
     print(f"  server peak RSS {load_['peak_rss_mb']} MB; requests cut at the end: {load_['cut_at_end']}"
           + ("; ran out of questions" if load_["ran_out_of_questions"] else ""))
+    for mode, m in load_["modes"].items():
+        for example in m["error_examples"]:
+            print(f"  {mode} error: {example}")
+    stages = load_.get("server_stages", {})
+    if stages:
+        print("  server-side means (extractive): " + ", ".join(f"{k} {v:.0f} ms" for k, v in stages.items()))
 
 
 if __name__ == "__main__":
