@@ -4,8 +4,11 @@ Two measurements, against servers this script starts and stops itself (loopback 
 
 1. burst: N questions sent at the same moment (default 200), none asked before; when each one
    finishes, counted from the moment the burst was sent (min, p50, p90, max). With
-   ``--baseline REF`` the same burst first goes to a server built from another revision of this
-   repository (``git archive REF``), so the figures before and after come from one run.
+   ``--baseline REF`` a second server runs the code of another revision of this repository
+   (``git archive REF``) over the same index, and the two get the same bursts in turn,
+   ``--rounds`` times (new questions each round), so the figures before and after come from
+   one run and a busy moment of the machine hits both; the medians of the rounds are the
+   figures.
 2. load: C clients (default 200) for D seconds (default 60). Each client asks a new question,
    waits for the answer, asks the next. ``--llm-clients`` of them ask in llm mode when the LLM
    extra and its model are installed (otherwise the run says so and every client is
@@ -17,7 +20,7 @@ Each client has an address of its own in X-Forwarded-For (the server runs with
 from the indexed articles' sentences by templates and are all distinct: no answer comes from a
 cache. The corpus is the seed article plus generated news articles (``benchmarks.corpus``).
 
-    .venv/bin/python -m benchmarks.load [--clients 200] [--seconds 60] [--baseline main] [--llm-clients 4]
+    .venv/bin/python -m benchmarks.load [--clients 200] [--seconds 60] [--baseline main] [--llm-clients 2]
     .venv/bin/python -m benchmarks.load --quick      # 10 clients, 4 s, fake embedder (the smoke test)
 """
 
@@ -25,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
 import random
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -346,11 +351,16 @@ def build_index(work: Path, model: str, articles: int) -> tuple[Path, list[str]]
     return index_dir, texts
 
 
-def run_burst(label: str, tree: Path, index_dir: Path, work: Path, model: str, questions: list[str]) -> dict:
-    with Server(tree, index_dir, work, model) as server:
-        figures = asyncio.run(burst(server.url, questions))
-    figures["server"] = label
-    return figures
+def run_bursts(servers: dict[str, Server], questions: list[str], size: int, rounds: int) -> list[dict]:
+    """``rounds`` bursts per server, alternating servers within a round (same questions for both
+    in a round, new ones each round), so that a busy moment of the machine hits both alike."""
+    out = []
+    for r in range(rounds):
+        batch = questions[r * size:(r + 1) * size]
+        for label, server in servers.items():
+            out.append({**asyncio.run(burst(server.url, batch)), "server": label, "round": r + 1,
+                        "load_average": round(os.getloadavg()[0], 1)})
+    return out
 
 
 def main() -> None:
@@ -359,6 +369,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--burst", type=int, default=200, help="questions in the burst (0: none)")
     parser.add_argument("--baseline", help="a git revision to compare the burst against, e.g. main")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per server, alternating")
     parser.add_argument("--llm-clients", type=int, default=2, help="clients asking in llm mode")
     parser.add_argument("--gguf", type=Path, help="a GGUF for llm mode instead of the packaged model")
     parser.add_argument("--articles", type=int, default=150, help="generated articles beside the seed")
@@ -368,25 +379,28 @@ def main() -> None:
     quiet()
     if args.quick:
         args.clients, args.seconds, args.burst, args.articles, args.llm_clients = 10, 4.0, 20, 20, 0
-    if args.clients > 1000 or args.seconds > 600 or args.burst > 1000:
-        raise SystemExit("bounded: at most 1000 clients, 600 s, a burst of 1000")
+        args.rounds = 1
+    if args.clients > 1000 or args.seconds > 600 or args.burst > 1000 or args.rounds > 10:
+        raise SystemExit("bounded: at most 1000 clients, 600 s, a burst of 1000, 10 rounds")
     model = "fake-hash" if args.quick else "sentence-transformers/all-MiniLM-L6-v2"
     work = scratch("qa-load-")
     index_dir, texts = build_index(work, model, args.articles)
     questions = make_questions(texts)
     print(f"{len(questions)} distinct questions from {len(texts)} articles; model {model}")
-    figures: dict = {"model": model, "clients": args.clients, "bursts": []}
-    burst_qs, questions = questions[:args.burst], questions[args.burst:]
-    if args.burst and args.baseline:
-        tree = extract_revision(args.baseline, work / "baseline")
-        figures["bursts"].append(
-            run_burst(args.baseline, tree, index_dir, work / "srv-base", model, burst_qs))
+    figures: dict = {"model": model, "clients": args.clients, "load_average_start": os.getloadavg()[0]}
+    burst_qs, questions = questions[:args.burst * args.rounds], questions[args.burst * args.rounds:]
     gguf, why_not = llm_model(args.gguf) if args.llm_clients else (None, "--llm-clients 0")
     llm_clients = 0 if why_not else args.llm_clients
     figures["llm"] = "on" if llm_clients else f"off: {why_not}"
     with Server(ROOT, index_dir, work / "srv", model, gguf=gguf) as server:
-        if args.burst:
-            figures["bursts"].append({**asyncio.run(burst(server.url, burst_qs)), "server": "this tree"})
+        with contextlib.ExitStack() as baseline:  # stopped before the load phase
+            servers = {}
+            if args.baseline:
+                tree = extract_revision(args.baseline, work / "baseline")
+                base = Server(tree, index_dir, work / "srv-base", model)
+                servers[args.baseline] = baseline.enter_context(base)
+            servers["this tree"] = server
+            figures["bursts"] = run_bursts(servers, burst_qs, args.burst, args.rounds) if args.burst else []
         if llm_clients:  # load the model before the clock starts
             httpx.post(server.url + "/api/ask", json={"question": "Who chaired the meeting?", "mode": "llm"},
                        headers=client_headers(9999), timeout=600)
@@ -395,17 +409,26 @@ def main() -> None:
                 load(server.url, args.clients, args.seconds, questions, llm_clients))
         figures["load"]["peak_rss_mb"] = round(memory.peak / 2**20)
         figures["load"]["server_stages"] = server_stages(server.url)
+        figures["load"]["load_average_end"] = os.getloadavg()[0]
     report(figures, args)
     write_json(args.json, figures)
 
 
 def report(figures: dict, args: argparse.Namespace) -> None:
-    if figures["bursts"]:
+    bursts = figures["bursts"]
+    if bursts:
+        rows = [[b["server"], b["round"], b["load_average"], b["min_s"], b["p50_s"], b["p90_s"], b["max_s"],
+                 json.dumps(b["statuses"])] for b in bursts]
+        for label in dict.fromkeys(b["server"] for b in bursts):
+            mine = [b for b in bursts if b["server"] == label]
+            rows.append([label, "median", "", *(statistics.median(b[k] for b in mine)
+                                                for k in ("min_s", "p50_s", "p90_s", "max_s")), ""])
         print_table(f"burst: {args.burst} new questions sent at once; when they finished (s from sending)",
-                    [[b["server"], b["min_s"], b["p50_s"], b["p90_s"], b["max_s"], json.dumps(b["statuses"])]
-                     for b in figures["bursts"]], ["server", "min", "p50", "p90", "max", "statuses"])
+                    rows, ["server", "round", "load avg", "min", "p50", "p90", "max", "statuses"])
     load_ = figures["load"]
-    print_table(f"load: {args.clients} clients for {args.seconds:g} s (LLM {figures['llm']})",
+    averages = f"{figures['load_average_start']:.1f} at the start, {load_['load_average_end']:.1f} at the end"
+    print_table(f"load: {args.clients} clients for {args.seconds:g} s (LLM {figures['llm']}; load average "
+                f"{averages})",
                 [[mode, m["answers"], m["per_s"], m["p50_ms"], m["p95_ms"], m["p99_ms"], m["errors"],
                   m["rate_limited_429"]] for mode, m in load_["modes"].items()],
                 ["mode", "answers", "per s", "p50 ms", "p95 ms", "p99 ms", "errors", "429"])
