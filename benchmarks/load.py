@@ -226,13 +226,20 @@ class PeakMemory:
 # ------------------------------------------------------------------ clients
 
 
+def client_limits(connections: int) -> httpx.Limits:
+    # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them, so a
+    # request is never sent on a connection the server is closing (a client-side ReadError).
+    return httpx.Limits(max_connections=connections + 8, max_keepalive_connections=connections + 8,
+                        keepalive_expiry=2.0)
+
+
 def client_headers(n: int) -> dict[str, str]:
     return {"X-Forwarded-For": f"10.{n // 250 % 250}.{n % 250}.7"}
 
 
 async def burst(url: str, questions: list[str]) -> dict:
     """All questions at the same moment; when each finished, in seconds from the send."""
-    limits = httpx.Limits(max_connections=len(questions) + 8, max_keepalive_connections=len(questions) + 8)
+    limits = client_limits(len(questions))
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
         start = time.perf_counter()
 
@@ -255,7 +262,7 @@ async def load(url: str, clients: int, seconds: float, questions: list[str], llm
     records: list[Record] = []
     started = time.perf_counter()
     stop_at = started + seconds
-    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
+    limits = client_limits(clients)
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
 
         async def client(n: int) -> None:
@@ -370,6 +377,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200, help="questions in the burst (0: none)")
     parser.add_argument("--baseline", help="a git revision to compare the burst against, e.g. main")
     parser.add_argument("--rounds", type=int, default=3, help="bursts per server, alternating")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="bursts of this many distinct questions, repeated (0: all new)")
     parser.add_argument("--llm-clients", type=int, default=2, help="clients asking in llm mode")
     parser.add_argument("--gguf", type=Path, help="a GGUF for llm mode instead of the packaged model")
     parser.add_argument("--articles", type=int, default=150, help="generated articles beside the seed")
@@ -389,6 +398,8 @@ def main() -> None:
     print(f"{len(questions)} distinct questions from {len(texts)} articles; model {model}")
     figures: dict = {"model": model, "clients": args.clients, "load_average_start": os.getloadavg()[0]}
     burst_qs, questions = questions[:args.burst * args.rounds], questions[args.burst * args.rounds:]
+    if args.repeat:  # as in a test of the same few questions asked over and over
+        burst_qs = [burst_qs[i % args.repeat] for i in range(args.burst * args.rounds)]
     gguf, why_not = llm_model(args.gguf) if args.llm_clients else (None, "--llm-clients 0")
     llm_clients = 0 if why_not else args.llm_clients
     figures["llm"] = "on" if llm_clients else f"off: {why_not}"
@@ -401,6 +412,10 @@ def main() -> None:
                 servers[args.baseline] = baseline.enter_context(base)
             servers["this tree"] = server
             figures["bursts"] = run_bursts(servers, burst_qs, args.burst, args.rounds) if args.burst else []
+        if not (args.clients and args.seconds):
+            report(figures, args)
+            write_json(args.json, figures)
+            return
         if llm_clients:  # load the model before the clock starts
             httpx.post(server.url + "/api/ask", json={"question": "Who chaired the meeting?", "mode": "llm"},
                        headers=client_headers(9999), timeout=600)
@@ -423,9 +438,12 @@ def report(figures: dict, args: argparse.Namespace) -> None:
             mine = [b for b in bursts if b["server"] == label]
             rows.append([label, "median", "", *(statistics.median(b[k] for b in mine)
                                                 for k in ("min_s", "p50_s", "p90_s", "max_s")), ""])
-        print_table(f"burst: {args.burst} new questions sent at once; when they finished (s from sending)",
+        what = f"{args.repeat} questions repeated" if args.repeat else "new questions"
+        print_table(f"burst: {args.burst} {what} sent at once; when they finished (s from sending)",
                     rows, ["server", "round", "load avg", "min", "p50", "p90", "max", "statuses"])
-    load_ = figures["load"]
+    load_ = figures.get("load")
+    if not load_:
+        return
     averages = f"{figures['load_average_start']:.1f} at the start, {load_['load_average_end']:.1f} at the end"
     print_table(f"load: {args.clients} clients for {args.seconds:g} s (LLM {figures['llm']}; load average "
                 f"{averages})",
