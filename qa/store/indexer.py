@@ -97,7 +97,8 @@ def index_articles(
     todo = _select_new(list(articles), settings, report)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
-        index = Index.open_for_writing(settings, embedder.name, embedder.dim)
+        index = Index.open_for_writing(settings, embedder.name, embedder.dim,
+                                     variant=embedder.variant)
         state = Progress(articles_total=len(todo))
         for batch in _batches(todo, settings.index.commit_every):
             prepared = [_prepare(a, settings) for a in batch]
