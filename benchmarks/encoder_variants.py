@@ -72,9 +72,13 @@ def export(model, path: Path) -> None:
     transformer = model[0].auto_model.eval()
 
     class Hidden(torch.nn.Module):  # the last hidden state, from the three BERT inputs
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer  # a submodule: its weights export as initialisers
+
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return transformer(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids).last_hidden_state
+            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                    token_type_ids=token_type_ids).last_hidden_state
 
     sample = model[0].tokenizer(["an example", "a longer example sentence"], padding=True,
                                 return_tensors="pt")

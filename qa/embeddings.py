@@ -208,5 +208,5 @@ def _unit(dim: int) -> np.ndarray:
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.model.startswith("fake"):
-        return FakeEmbedder(name=settings.model)
+        return FakeEmbedder(name=settings.model, variant=resolve_variant(settings))
     return SentenceTransformerEmbedder(settings)
