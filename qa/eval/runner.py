@@ -418,6 +418,7 @@ def _config(dataset: Path | Sequence[EvalItem], settings: Settings, mode: str, k
         "mode": mode,
         "k": k,
         "embedding_model": embedder.name,
+        "encoder_variant": embedder.variant,
         "chunking": settings.chunking.model_dump(),
         "answer": settings.answer.model_dump(exclude={"mode", "max_question_chars"}),
         "indexes": run.indexes,

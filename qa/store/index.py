@@ -60,6 +60,7 @@ class Index:
         self._local = threading.local()
         self._vectors: dict[str, tuple[str, VectorIndex]] = {}  # prefix -> (file, index)
         self._vectors_lock = threading.Lock()
+        self._writer_variant: str | None = None
 
     # ------------------------------------------------------------ opening
 
@@ -78,12 +79,18 @@ class Index:
         return index
 
     @classmethod
-    def open_for_writing(cls, settings: Settings, model: str, dim: int) -> Index:
-        """Open or create an index whose vectors come from ``model``."""
+    def open_for_writing(cls, settings: Settings, model: str, dim: int, *, variant: str) -> Index:
+        """Open or create an index whose vectors come from ``model`` run as ``variant``.
+
+        Another variant of the same model may add to an index written by one (and questions may
+        be encoded by any): each variant's vectors are within cosine 0.99 of fp32's, so they
+        share one space. The variants that wrote are recorded (``encoder_variant``), not checked.
+        """
         directory = Path(settings.index.dir)
         recover_interrupted_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, settings)
+        index._writer_variant = variant
         con = index._con(create=True)
         meta = store.get_meta(con)
         wanted = index._build_meta(model, dim)
@@ -228,6 +235,7 @@ class Index:
             "sentence_vectors": sentence_vectors,
             "vector_index": "HNSW (approximate)" if approximate else "flat (exact)",
             "embedding_model": meta.get("model"),
+            "encoder_variant": meta.get("encoder_variant") or "fp32",  # fp32 before it was recorded
             "dimensions": int(meta.get("dim", 0)),
             "chunk_sentences": int(meta.get("chunk_sentences", 0)),
             "chunk_overlap": int(meta.get("chunk_overlap", 0)),
@@ -299,7 +307,7 @@ class Index:
             if sentences != "off":
                 updates |= self._save(con, meta, SENTENCES, generation, sentence_delta, new_files,
                                       rebuild=sentences == "fill")
-            store.set_meta(con, updates)
+            store.set_meta(con, updates | self._variant_meta(meta, bool(prepared)))
             pause_at("commit")
             con.execute("COMMIT")
         except BaseException:
@@ -354,6 +362,15 @@ class Index:
         load = store.all_chunk_vectors if prefix == CHUNKS else store.all_sentence_vectors
         ids, vectors = load(con, dim)
         return VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
+
+    def _variant_meta(self, meta: dict[str, str], adds: bool) -> dict[str, str]:
+        """The recorded variants, with this writer's added when it adds vectors."""
+        recorded = [v for v in meta.get("encoder_variant", "").split(",") if v]
+        if not adds or self._writer_variant is None or self._writer_variant in recorded:
+            return {}
+        if not recorded and meta.get(CHUNKS + "faiss_file"):
+            recorded = ["fp32"]  # vectors written before variants were recorded
+        return {"encoder_variant": ",".join([*recorded, self._writer_variant])}
 
     def rebuild_vectors(self) -> int:
         """Rebuild the FAISS files from the vectors stored in SQLite (after corruption); switches

@@ -99,7 +99,8 @@ def index_articles(
         _group_missing(settings)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
-        index = Index.open_for_writing(settings, embedder.name, embedder.dim)
+        index = Index.open_for_writing(settings, embedder.name, embedder.dim,
+                                     variant=embedder.variant)
         index.group_missing()  # an older index first catches up, so new articles join its stories
         state = Progress(articles_total=len(todo))
         for batch in _batches(todo, settings.index.commit_every):
