@@ -10,7 +10,7 @@ against the generator's truth are printed too.
 
 Query time: questions about the generated articles are answered by the extractive answerer on the
 grouped index; the three news steps are timed inside the real pipeline: one slot per story after
-fusion (``qa.retrieve.one_slot``), "also in" on the citations (``qa.answer.reprints``) and the
+fusion (``qa.retrieve.OneSlot``), "also in" on the citations (``qa.answer.reprints``) and the
 consensus over candidate answers (``qa.answer.consensus``: combine + apply).
 
     python -m benchmarks.news                  # 2,000 articles, 200 questions, fake embedder
@@ -119,7 +119,8 @@ def query_checks(settings, embedder, questions: list[str]) -> dict:
     from qa import Assistant
 
     timer = Timer()
-    timer.wrap(retrieve, "one_slot", "one_slot")
+    for method in ("__init__", "chunks", "sentences"):
+        timer.wrap(retrieve.OneSlot, method, "one_slot")
     timer.wrap(chain, "with_reprints", "also_in")
     timer.wrap(extractive.consensus, "combine", "consensus")
     timer.wrap(extractive.consensus, "apply", "consensus")

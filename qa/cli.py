@@ -172,7 +172,7 @@ def format_answer(answer: Any) -> str:
     check = format_source_check(answer.sources)
     differ = [check] if check else []
     as_of = [answer.extra["as_of_note"]] if answer.extra.get("as_of_note") else []
-    return "\n".join([*note, answer.text, *differ, *as_of, *format_sources(answer)])
+    return "\n".join([*note, answer.text, *as_of, *differ, *format_sources(answer)])
 
 
 def format_sources(answer: Any) -> list[str]:

@@ -131,7 +131,8 @@ def _whole(text: str) -> Reply | None:
 
 def _decode_prefix(text: str, start: int) -> tuple[str, bool]:
     """A JSON string body from ``start``: (decoded so far, closed); an unfinished escape waits."""
-    out, i = [], start
+    out: list[str] = []
+    i = start
     while i < len(text):
         ch = text[i]
         if ch == '"':

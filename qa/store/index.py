@@ -356,8 +356,10 @@ class Index:
         return VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
 
     def rebuild_vectors(self) -> int:
-        """Rebuild the FAISS files from the vectors stored in SQLite (after corruption)."""
+        """Rebuild the FAISS files from the vectors stored in SQLite (after corruption); switches
+        sentence search on or off as the settings say."""
         con = self._con()
+        store.create_tables(con)  # an index from before sentence search gains its tables
         con.execute("BEGIN IMMEDIATE")
         new_files: list[Path] = []
         try:
@@ -368,7 +370,7 @@ class Index:
             path = self.dir / f"vectors.{generation:06d}.faiss"
             new_files.append(path)
             updates = _file_meta(generation, path, rebuilt.save(path))
-            if _has_sentences(meta):
+            if self._sentence_switch(con, meta) != "off":
                 updates |= self._save(con, meta, SENTENCES, generation, _Delta(), new_files,
                                       rebuild=True)
             store.set_meta(con, updates)

@@ -80,7 +80,8 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
 
 
 def create_tables(con: sqlite3.Connection) -> None:
-    """Create what is missing (every statement is IF NOT EXISTS)."""
+    """Create what is missing (every statement is IF NOT EXISTS; outside a transaction:
+    executescript commits)."""
     con.executescript(_SCHEMA)
 
 
