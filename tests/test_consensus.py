@@ -154,6 +154,7 @@ def test_figures(text, value) -> None:
     ("3 April", "5 April", "date", False, True),
     ("Healey", "Defence Secretary John Healey", "name", True, False),
     ("Orla Fenwick", "Tobias Renner", "name", False, True),
+    ("Millbeck", "the town", "name", False, False),  # a common noun phrase is no rival name
 ])
 def test_same_and_conflicting_values(a, b, kind, same, conflict) -> None:
     assert consensus.same(a, b, kind) is same

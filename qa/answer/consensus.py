@@ -38,8 +38,15 @@ class Claim:
     """One candidate short answer with its evidence: the reader's input to ``combine``."""
 
     answer: ShortAnswer
-    score: float  # how well this span answers the question (the reader's scale; only ratios count)
+    score: float  # how well this span answers the question (the reader's ranking scale)
     evidence: Candidate  # the sentence it is in, and its article (date, story)
+    confidence: float | None = None  # a probability, when the reader has one: rivals compare on it
+
+    @property
+    def strength(self) -> float:
+        """What RIVAL_SHARE is a share of: the probability if given, else the score (a ratio of
+        scores means something only on a positive scale)."""
+        return self.score if self.confidence is None else self.confidence
 
     @property
     def story(self) -> str:
@@ -100,7 +107,8 @@ def combine(question: Question, claims: Sequence[Claim]) -> Combined | None:
     kind = value_kind(question.answer_type)
     sides = group(sorted(usable, key=lambda c: -c.score), kind)
     top = sides[0]
-    strong = [s for s in sides[1:] if s.best.score >= RIVAL_SHARE * top.best.score
+    floor = RIVAL_SHARE * top.best.strength
+    strong = [s for s in sides[1:] if max(c.strength for c in s.claims) >= floor
               and conflicts(top.best.answer.text, s.best.answer.text, kind)]
     if kind == "figure" and any(s.date and top.date and s.date != top.date for s in strong):
         return _timeline([top, *strong], usable, kind)
@@ -114,7 +122,8 @@ def _verdict(answer: Side, others: Sequence[Side], usable: Sequence[Claim], kind
     agreeing = tuple(c for c in usable if states(c.evidence.sentence.text, answer.best.answer.text, kind))
     agreeing = tuple(sorted(dict.fromkeys((*answer.claims, *agreeing)), key=lambda c: -c.score))
     backing = {c.story for c in agreeing}
-    rivals = tuple(s for s in others if _dissenters(s, answer, kind) - backing)
+    rivals = tuple(Side(dissent) for s in others
+                   if (dissent := _dissent(s, answer, kind, backing)))
     if earlier:
         status = "updated"
     elif rivals:
@@ -124,9 +133,11 @@ def _verdict(answer: Side, others: Sequence[Side], usable: Sequence[Claim], kind
     return Combined(status, kind, answer, agreeing, rivals, earlier)
 
 
-def _dissenters(side: Side, answer: Side, kind: str) -> set[str]:
+def _dissent(side: Side, answer: Side, kind: str, backing: set[str]) -> tuple[Claim, ...]:
+    """The side's claims from stories of their own whose sentences do not state the answer."""
     value = answer.best.answer.text
-    return {c.story for c in side.claims if not states(c.evidence.sentence.text, value, kind)}
+    return tuple(c for c in side.claims
+                 if c.story not in backing and not states(c.evidence.sentence.text, value, kind))
 
 
 def _timeline(sides: list[Side], usable: Sequence[Claim], kind: str) -> Combined:
@@ -200,7 +211,12 @@ def conflicts(a: str, b: str, kind: str) -> bool:
         return x is not None and y is not None and x != y
     if kind == "date":
         return date_conflict(date_parts(a), date_parts(b))
-    return not same(a, b, kind)
+    # two names: a common noun phrase ("the town") is no rival to "Millbeck"
+    return _is_name(a) and _is_name(b) and not same(a, b, kind)
+
+
+def _is_name(text: str) -> bool:
+    return any(w[:1].isupper() for w in re.findall(r"\w+", text) if w.lower() not in _TITLES)
 
 
 _SCALES = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,

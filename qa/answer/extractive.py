@@ -177,7 +177,7 @@ class ExtractiveAnswerer:
             a, b = self.parse([cand.sentence.text])[0].chars(s.span.start, s.span.end)
             start, end = cand.sentence.start + a, cand.sentence.start + b
             short = ShortAnswer(cand.article.text[start:end], cand.article.id, start, end)
-            out.append(consensus.Claim(short, s.score, cand))
+            out.append(consensus.Claim(short, s.score, cand, confidence=s.probability))
         return out
 
     def _span_answer(self, question: str, read: list[Candidate], scored: list[ScoredSpan],
