@@ -4,7 +4,7 @@ The public API: everything the CLI, the web UI and evaluation use is importable 
 Importing ``qa`` loads no model; models load on first use.
 """
 
-from qa.chain import Assistant, check_question
+from qa.chain import Assistant, check_question, parse_as_of
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, FakeEmbedder, make_embedder
 from qa.errors import (
@@ -22,6 +22,9 @@ from qa.eval.report import write_report as write_eval_report
 from qa.eval.runner import EvalItem, EvalResult, run_eval
 from qa.eval.runner import load_dataset as load_eval_dataset
 from qa.ingest.readers import build_article, read_articles
+from qa.llm.models import available as llm_available
+from qa.llm.models import default_chat_mode
+from qa.llm.queue import queue_length as llm_queue_length
 from qa.question.followup import condense
 from qa.retrieve import HybridRetriever
 from qa.store.index import Index
@@ -58,14 +61,18 @@ __all__ = [
     "build_article",
     "check_question",
     "condense",
+    "default_chat_mode",
     "format_eval_comparison",
     "format_eval_summary",
     "index_articles",
     "index_paths",
+    "llm_available",
+    "llm_queue_length",
     "load_eval_dataset",
     "load_eval_metrics",
     "load_settings",
     "make_embedder",
+    "parse_as_of",
     "read_articles",
     "remove_articles",
     "run_eval",

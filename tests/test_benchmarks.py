@@ -62,6 +62,14 @@ def test_langchain_baseline_runs(tmp_path) -> None:
     assert figures["ingest_seconds"]["qa"] > 0 and 0 <= figures["seed eval set"]["langchain"] <= 1
 
 
+def test_news_benchmark_runs(tmp_path) -> None:
+    figures = run("news", tmp_path)
+    assert figures["articles"] == 200 and figures["questions"] > 0
+    assert figures["articles_per_s_with_grouping"] > 0 and figures["articles_per_s_without_grouping"] > 0
+    assert figures["copies"] > 0 and 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+    assert figures["consensus_ms_p50"] >= 0 and figures["answer_total_ms_p50"] > 0
+
+
 def test_load_benchmark_runs(tmp_path) -> None:
     figures = run("load", tmp_path)
     assert figures["bursts"][0]["statuses"] == {"200": 20}

@@ -2,7 +2,8 @@
 
     GET    /api/health          alive: {"status": "ok"} (touches nothing)
     GET    /api/ready           index and models loaded: counts, model, modes; else 503
-    POST   /api/ask             {"question", "history"?, "k"?, "filters"?, "mode"?} -> `qa ask --json` object
+    POST   /api/ask             {"question", "history"?, "k"?, "filters"?, "mode"?, "as_of"?}
+                                -> `qa ask --json` object
     POST   /api/ask/stream      the same, streamed: NDJSON {"type":"token","text"} ... {"type":"answer",…}
                                 (Server-Sent Events instead when the request accepts text/event-stream)
     POST   /api/feedback        {"answer": <answer object>, "vote": "up"|"down"} -> 204
@@ -18,6 +19,7 @@ request never waits twice for a thread. A client that disconnects stops its answ
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -25,7 +27,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa import IndexStateError, InputError, QAError
 from ui.access import bearer
@@ -58,11 +60,20 @@ class AskRequest(_Strict):
     k: int | None = Field(None, ge=1, le=100)
     filters: Filters | None = None
     mode: Literal["extractive", "llm"] | None = None
+    as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+    @field_validator("as_of")
+    @classmethod
+    def _a_real_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            dt.date.fromisoformat(value)  # "2025-02-30" is refused here, before any stream starts
+        return value
 
     def call_args(self) -> dict[str, Any]:
         filters = self.filters.model_dump() if self.filters else None
         return {"history": [m.model_dump() for m in self.history], "k": self.k,
-                "filters": filters if filters and any(filters.values()) else None, "mode": self.mode}
+                "filters": filters if filters and any(filters.values()) else None, "mode": self.mode,
+                "as_of": self.as_of}
 
 
 class FeedbackRequest(_Strict):

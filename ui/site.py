@@ -59,6 +59,7 @@ class Site:
 
     async def answer_events(self, question: str, history: Any = None, *, k: int | None = None,
                             filters: dict | None = None, mode: str | None = None,
+                            as_of: str | None = None,
                             tokens: bool = True) -> AsyncIterator[tuple[str, Any]]:
         """("token", text) … ("answer", Answer), answered by the pool within the mode's
         deadline (DeadlineExceeded when late); only the answer without ``tokens``. Callers
@@ -68,7 +69,8 @@ class Site:
         timeout = limits.llm_timeout_s if kind == "llm" else limits.answer_timeout_s
         started = time.perf_counter()
         events = self.pool.stream(
-            kind, lambda: self.service.stream(question, history, k=k, filters=filters, mode=mode),
+            kind, lambda: self.service.stream(question, history, k=k, filters=filters, mode=mode,
+                                              as_of=as_of),
             timeout, keep=None if tokens else _is_answer)
         try:
             async for event in events:

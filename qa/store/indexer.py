@@ -95,9 +95,12 @@ def index_articles(
     report = report or IndexReport()
     started = time.perf_counter()
     todo = _select_new(list(articles), settings, report)
+    if not todo:
+        _group_missing(settings)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
         index = Index.open_for_writing(settings, embedder.name, embedder.dim)
+        index.group_missing()  # an older index first catches up, so new articles join its stories
         state = Progress(articles_total=len(todo))
         for batch in _batches(todo, settings.index.commit_every):
             prepared = [_prepare(a, settings) for a in batch]
@@ -113,6 +116,14 @@ def index_articles(
         index.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _group_missing(settings: Settings) -> None:
+    """Group an existing index's ungrouped articles even when nothing new is indexed."""
+    with contextlib.suppress(QAError):
+        index = Index.open(settings)
+        index.group_missing()
+        index.close()
 
 
 def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:
