@@ -94,9 +94,10 @@ def attribute_run(sentences: Sequence[str]) -> list[Attribution | None]:
         elif found is None:
             last_name = _last_name(sentences[i]) or last_name
     for i in range(len(out) - 2, -1, -1):  # an open quote is said by whoever closes it
-        if out[i] is None and out[i + 1] is not None and _opens_quote(sentences[i]):
+        closer = out[i + 1]
+        if out[i] is None and closer is not None and _opens_quote(sentences[i]):
             start = _first_open(sentences[i])
-            out[i] = Attribution(out[i + 1].speaker, start + 1, len(sentences[i].rstrip()))
+            out[i] = Attribution(closer.speaker, start + 1, len(sentences[i].rstrip()))
     return out
 
 
