@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from qa import ABSTAIN_MESSAGE, Assistant, FakeEmbedder, Settings, index_paths
 from qa.answer import gate
 from qa.answer.llm import NOTES, LLMAnswerer
 from qa.answer.prompt import build_messages, prefix_messages, select_sources
+from qa.llm.structured import reply_json
 from qa.question import analyze
 
 INJECTION = (
@@ -45,7 +45,7 @@ def make(settings: Settings, embedder: FakeEmbedder, *responses: str) -> tuple[A
 
 
 def reply(sentences: list[int], answer: str) -> str:
-    return json.dumps({"sentences": sentences, "answer": answer}, separators=(",", ":"))
+    return reply_json(answer, sentences)
 
 
 def test_short_answer_is_found_in_its_sentence_with_exact_offsets(

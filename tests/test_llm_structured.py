@@ -34,12 +34,14 @@ def sources() -> list[Candidate]:
 
 
 def test_parse_complete_partial_and_not_found() -> None:
-    assert parse('{"sentences":[2],"answer":"Kawann Short"}').answer == "Kawann Short"
+    assert parse('{"answer":"Kawann Short","sentences":[2]}').answer == "Kawann Short"
+    first = parse('{"answer":"Kawann Short","sent')
+    assert first.answer == "Kawann Short" and first.answer_closed and first.sentences is None
     partial = parse('{"sentences":[2,3],"answer":"Kawann Sh')
     assert partial.sentences == (2, 3) and partial.answer == "Kawann Sh"
     assert not partial.answer_closed and partial.parsed
     assert parse('{"sentences":[2').sentences is None
-    assert parse('{"sentences":[],"answer":""}').not_found
+    assert parse('{"answer":"","sentences":[]}').not_found
     assert not parse("John Healey [1]").parsed
     assert parse('{ "sentences" : [ 1 ] , "answer" : "x\\u00e9\\"y" }').answer == 'xé"y'
     assert parse('{"answer":"a\\').answer == "a"  # an escape cut in half waits
@@ -59,8 +61,9 @@ def test_grammar_makes_the_answer_a_run_of_words_of_the_cited_sentence() -> None
     text = 'Varga said "I tried" in Lisbon, 2015–16 (50%).'
     rules = dict(line.split(" ::= ", 1) for line in grammar([text, "Two."]).splitlines())
     assert set(rules) >= {"root", "s1", "s2", "s1w0", "s2w0"}
-    assert '"1],\\"answer\\":\\"" s1 "\\"}"' in rules["root"]  # sentence 1, then its words
-    assert '"],\\"answer\\":\\"\\"}"' in rules["root"]  # or nothing found
+    assert rules["root"].startswith('"{\\"answer\\":\\"" ( ')
+    assert 's1 "\\",\\"sentences\\":[1]}"' in rules["root"]  # words of sentence 1 cite it
+    assert '( "\\",\\"sentences\\":[]}"' in rules["root"]  # or nothing found
     assert rules["s1"].split(" | ") == [f"s1w{i}" for i in range(len(words_and_gaps(text)))]
     # Each literal, read as GBNF, is the word or gap as a JSON string body writes it.
     pieces = [p for word, gap in words_and_gaps(text) for p in (word, gap) if p]

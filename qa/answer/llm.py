@@ -1,8 +1,8 @@
-"""The LLM reader: a chat model picks the supporting sentences and copies a short answer from them.
+"""The LLM reader: a chat model copies a short answer from the best sentences and says which.
 
 The model sees the best few retrieved sentences, numbered and grouped under their article's title
 and date, inside a quoted data block, and replies in a fixed JSON shape (``qa.llm.structured``):
-the numbers of the sentences that answer, then the answer. The reply is not trusted as written:
+the answer, then the number of its sentence. The reply is not trusted as written:
 the answer must occur in a cited sentence (``qa.answer.grounding``; it then becomes a
 ``ShortAnswer`` with exact offsets into the article), or, for an answer in the model's own words,
 pass the citation checks (``qa.answer.citations``). What fails falls back as the answer type's
@@ -162,9 +162,7 @@ class LLMAnswerer:
                 extra["llm_timings"] = _token_counts(timings)
             raw += chunk.text
             reply = parse(raw)
-            if reply.sentences is None:
-                continue
-            cited = [texts[n - 1] for n in reply.sentences if 1 <= n <= len(texts)]
+            cited = [texts[n - 1] for n in reply.sentences or () if 1 <= n <= len(texts)]
             visible = prefix_in(reply.answer.lstrip(), cited + texts)
             if visible and len(visible) > len(shown) and visible.startswith(shown):
                 if not shown:
@@ -182,7 +180,7 @@ class LLMAnswerer:
         if not reply.parsed:
             yield from self._free_text(asked, candidates, sources, raw, extra, policy, shown)
             return
-        if not reply.answer.strip() or reply.sentences == ():
+        if not reply.answer.strip():
             yield from self._refuse(asked, policy, candidates, extra, shown)
             return
         cited = reply.sentences or ()

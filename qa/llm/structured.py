@@ -1,16 +1,16 @@
-"""The reader's structured output: the number of the supporting sentence, then a short answer.
+"""The reader's structured output: a short answer, then the number of the sentence it comes from.
 
-    {"sentences":[2],"answer":"John Healey"}      an answer and the sentence it comes from
-    {"sentences":[],"answer":""}                   the sentences do not answer the question
+    {"answer":"John Healey","sentences":[2]}      an answer and the sentence it comes from
+    {"answer":"","sentences":[]}                   the sentences do not answer the question
 
-The sentence comes first: the model commits to its evidence before it writes the answer, and the
-reader knows which sentence to check while the answer streams. The format is enforced where the
-runtime allows it: llama.cpp takes a GBNF grammar (compact JSON, no whitespace tokens to pay
-for), which also makes the answer a run of whole words of the cited sentence, exactly as written
-there; OpenAI-compatible servers take a JSON schema (``response_format``), and their answer is
-looked up in the sentences afterwards. Whatever arrives is parsed tolerantly, prefix by prefix,
-so the answer can be shown as it is written and a reply cut short by the token limit still
-yields what it holds.
+The answer comes first, so its first words reach the reader after three tokens of JSON. The
+format is enforced where the runtime allows it: llama.cpp takes a GBNF grammar (compact JSON, no
+whitespace tokens to pay for) that also makes the answer a run of whole words of one of the given
+sentences, exactly as written there, and the sentence number the one it came from;
+OpenAI-compatible servers take a JSON schema (``response_format``), and their answer is looked up
+in the sentences afterwards. Whatever arrives is parsed tolerantly, prefix by prefix, so the
+answer can be shown as it is written and a reply cut short by the token limit still yields what
+it holds.
 """
 
 from __future__ import annotations
@@ -37,18 +37,18 @@ class Reply:
 
     @property
     def not_found(self) -> bool:
-        return self.sentences == () and self.answer_closed and not self.answer.strip()
+        return self.answer_closed and not self.answer.strip()
 
 
 def grammar(sentences: Sequence[str]) -> str:
-    """GBNF for llama.cpp: the reply above, compact, citing one of the given sentences, with an
-    answer that is a run of whole words of that sentence, exactly as written there.
+    """GBNF for llama.cpp: the reply above, compact; the answer is a run of whole words of one
+    of the given sentences, exactly as written there, and the number cited is that sentence's.
 
-    Each sentence ``k`` becomes rules ``k_i ::= word_i (gap_i k_{i+1})?`` (a run of words starting
-    at word i), so the grammar grows linearly with the text and the answer cannot be anything
-    the sentence does not say.
+    Each sentence ``k`` becomes rules ``s{k}w{i} ::= word_i (gap_i s{k}w{i+1})?`` (a run of words
+    starting at word i), so the grammar grows linearly with the text and the answer cannot be
+    anything the sentences do not say.
     """
-    rules, choices = [], ['"],\\"answer\\":\\"\\"}"']
+    rules, choices = [], [_literal('","sentences":[]}', raw=True)]
     for k, text in enumerate(sentences[:9], start=1):
         pieces = words_and_gaps(text)
         if not pieces:
@@ -59,9 +59,16 @@ def grammar(sentences: Sequence[str]) -> str:
             rules.append(f"s{k}w{i} ::= {_literal(word)}{rest}")
             starts.append(f"s{k}w{i}")
         rules.append(f"s{k} ::= " + " | ".join(starts))
-        choices.append(f'"{k}],\\"answer\\":\\"" s{k} "\\"}}"')
-    root = 'root ::= "{\\"sentences\\":[" ( ' + " | ".join(choices) + " )"
+        choices.append(f"s{k} " + _literal(f'","sentences":[{k}]}}', raw=True))
+    opening = _literal('{"answer":"', raw=True)
+    root = f"root ::= {opening} ( " + " | ".join(choices) + " )"
     return "\n".join([root, *rules])
+
+
+def reply_json(answer: str, sentences: Sequence[int]) -> str:
+    """A reply as the model is asked to write it (the worked examples use this)."""
+    return json.dumps({"answer": answer, "sentences": list(sentences)}, ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 WORD = re.compile(r"[$€£¥]?\w+(?:[.,'’/-]\w+)*%?")
@@ -77,9 +84,10 @@ def words_and_gaps(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _literal(text: str) -> str:
-    """A GBNF string literal matching ``text`` as it appears inside a JSON string."""
-    in_json = json.dumps(text, ensure_ascii=False)[1:-1]
+def _literal(text: str, raw: bool = False) -> str:
+    """A GBNF string literal matching ``text`` as it appears inside a JSON string (``raw``: the
+    text is JSON syntax already)."""
+    in_json = text if raw else json.dumps(text, ensure_ascii=False)[1:-1]
     escaped = in_json.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
@@ -89,11 +97,11 @@ def json_schema(n_sources: int) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
+            "answer": {"type": "string"},
             "sentences": {"type": "array", "items": {"type": "integer", "minimum": 1,
                                                      "maximum": max(1, n_sources)}},
-            "answer": {"type": "string"},
         },
-        "required": ["sentences", "answer"],
+        "required": ["answer", "sentences"],
         "additionalProperties": False,
     }
 
