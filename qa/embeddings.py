@@ -5,9 +5,9 @@ assistant works with no model hub; any other name goes to sentence-transformers 
 downloads it where a hub is reachable. Models load lazily, on the first ``encode``.
 
 The encoder runs in one of two variants (``embedding.variant``): fp32, or bfloat16 weights and
-activations, which CPUs with native bfloat16 (AVX512-BF16, AMX) compute about twice as fast.
+activations, which CPUs with native bfloat16 (AVX512-BF16, AMX) compute in 1.5-1.9x less time.
 Vectors are always returned as float32 and normalised in float32. Dynamic int8 (torch's and ONNX
-Runtime's) was measured too and left out: faster still, but some vectors fell to cosine 0.92-0.96
+Runtime's) was measured too and left out: faster still, but some vectors fell to cosine 0.91-0.97
 of fp32's (``benchmarks/encoder.py``), and the variants must be interchangeable (see ``Index``).
 """
 

@@ -89,3 +89,11 @@ def test_load_questions_are_distinct_and_from_the_articles(tmp_path) -> None:
     assert {"Who has chaired a meeting of defence ministers in London?",
             "Who is the health minister of Italy?",
             "How many soldiers and police officers took part in the operation?"} <= set(questions)
+
+
+@pytest.mark.integration  # the encoder variants are the real MiniLM's
+def test_encoder_benchmark_runs(tmp_path) -> None:
+    figures = run("encoder", tmp_path)
+    variants = figures["variants"]
+    assert set(variants) == {"fp32", "bf16"} and variants["fp32"]["cosine_min"] > 0.9999
+    assert 0 < variants["bf16"]["cosine_min"] <= 1 and 0 <= variants["bf16"]["recall_at_5"]["eval"] <= 1
