@@ -56,7 +56,6 @@ def test_vectors_are_float32_and_unit_length_whatever_the_model_returns() -> Non
     np.testing.assert_allclose(out, [[0.6, 0.8, 0.0, 0.0]] * 2, rtol=1e-6)
 
 
-@pytest.mark.xfail(reason="the span reader abstains on this test's question ('What does the first article say?'); the test needs a question the reader answers (open issue 11 note)", strict=False)
 def test_index_records_each_variant_that_wrote_and_any_variant_reads(settings) -> None:
     index_articles([article("a1", "The first article says one thing.")], settings,
                    embedder=FakeEmbedder(variant="bf16"))
