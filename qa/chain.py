@@ -27,6 +27,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from qa.answer.evidence import Candidate, load_candidates
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.protocol import Answerer, Event, final_answer
+from qa.answer.reprints import with_reprints
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import ConfigError, DependencyError, InputError
@@ -163,11 +164,12 @@ class Assistant:
 
     def _finish(self, turn: Turn, result: Answer, answer_ms: float) -> Answer:
         assert turn.question is not None
+        citations = with_reprints(self.index, result.citations)  # "also in N other articles"
         timings = {"retrieve": turn.retrieve_ms, "answer": answer_ms, "total": _ms(turn.started)}
         extra = {**result.extra, **as_of_extra(turn.question, result,
                                                self.settings.answer.stale_after_days)}
         return replace(result, question=turn.asked, timings_ms=timings, retrieved=turn.hits,
-                       standalone_question=turn.question.text, extra=extra)
+                       standalone_question=turn.question.text, extra=extra, citations=citations)
 
     # ------------------------------------------------------------ the chain
 

@@ -192,17 +192,43 @@ def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mod
 
 
 def format_answer(answer: Any) -> str:
-    lines = [answer.text]
-    if answer.extra.get("as_of_note"):
-        lines.append(answer.extra["as_of_note"])
-    if answer.citations:
-        lines.append("")
+    note = [f"({answer.note})"] if answer.note else []
+    check = format_source_check(answer.sources)
+    differ = [check] if check else []
+    as_of = [answer.extra["as_of_note"]] if answer.extra.get("as_of_note") else []
+    return "\n".join([*note, answer.text, *as_of, *differ, *format_sources(answer)])
+
+
+def format_sources(answer: Any) -> list[str]:
+    lines = [""] if answer.citations else []
     for c in answer.citations:
         kind = " (photo caption)" if c.is_caption else ""
         dated = f", {c.date}" if c.date else ""
         lines.append(f"[{c.n}] {c.sentence}")
         lines.append(f"    — {c.title}{dated}{kind}; {c.article_id} chars {c.start}-{c.end}")
-    return "\n".join(lines)
+        if c.also_in:
+            noun = "article" if len(c.also_in) == 1 else "articles"
+            lines.append(f"    also in {len(c.also_in)} other {noun}: {', '.join(c.also_in)}")
+    return lines
+
+
+def format_source_check(sources: Any) -> str:
+    """One line on what independent sources say (see qa.answer.consensus); "" for one source."""
+    if sources is None:
+        return ""
+
+    def count(n: int) -> str:
+        return f"{n} source" if n == 1 else f"{n} sources"
+
+    if sources.status == "disagree":
+        others = "; ".join(f"{d.answer}: {count(d.sources)}" for d in sources.disagree)
+        return f"(sources differ — this answer: {count(sources.agree)}; {others})"
+    if sources.status == "updated":
+        earlier = "; ".join(f"{d.answer} on {d.date}" for d in sources.earlier)
+        return f"(updated figure: the latest as of the question's date; earlier {earlier})"
+    if sources.status == "agree":
+        return f"({sources.agree} independent sources agree)"
+    return ""
 
 
 @main.command()
@@ -210,11 +236,14 @@ def format_answer(answer: Any) -> str:
 @handle_errors
 def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | None,
          date_from: str | None, date_to: str | None, as_of: str | None) -> None:
-    """A terminal chat; follow-up questions use the conversation so far."""
-    from qa import InputError, parse_as_of
+    """A terminal chat; follow-up questions use the conversation so far (default mode:
+    answer.chat_mode, llm when it is installed)."""
+    from qa import InputError, default_chat_mode, parse_as_of
 
     day = parse_as_of(as_of)
     assistant = _assistant(index_dir)
+    mode = mode or default_chat_mode(assistant.settings)
+    assistant.warm_up(mode)
     history: list[dict[str, str]] = []
     click.echo("Ask about the indexed articles. Empty line or Ctrl-D to quit.")
     while True:
@@ -235,9 +264,9 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
                 elif kind == "answer":
                     final = value
             assert final is not None
-            if final.text.strip() != streamed.strip():  # citation checks changed the answer
+            if not streamed.strip().endswith(final.text.strip()):  # the checks changed it
                 click.echo(f"\nchecked answer: {final.text}", nl=False)
-            click.echo("\n" + format_answer(final).partition("\n")[2].lstrip("\n"))
+            click.echo("\n" + "\n".join(format_sources(final)).lstrip("\n"))
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
@@ -373,7 +402,8 @@ def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
         shown = f"{value / 1e6:.2f} MB" if key == "size_bytes" else value
         click.echo(f"{key.replace('_', ' ')}: {shown}")
     for row in data.get("article_list", []):
-        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}")
+        copy = f"  (copy in story {row['story']})" if row.get("story") not in (None, row["id"]) else ""
+        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}{copy}")
 
 
 @main.command()

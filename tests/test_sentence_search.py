@@ -4,6 +4,7 @@ with the rows by every write, and the as-of date filter (qa.store)."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import numpy as np
 import pytest
@@ -91,6 +92,21 @@ def test_an_index_without_sentence_search_gets_it_on_its_next_write(settings, fa
     index_articles([article("b", "Rain fell.")], settings, embedder=fake_embedder)
     index = Index.open(settings)
     assert index.info()["sentence_vectors"] == 3
+    assert_sentences_consistent(index)
+
+
+def test_rebuild_vectors_switches_sentence_search_on(settings, fake_embedder) -> None:
+    off = settings.model_copy(deep=True)
+    off.index.sentence_search = False
+    index_articles([article("a", "A dog barked.\n\nThe cat slept.")], off, embedder=fake_embedder)
+    with sqlite3.connect(Index.open(off).dir / "qa.sqlite") as con:  # as before sentence search
+        con.execute("DROP TABLE sentence_ids")
+        con.execute("DROP TABLE sentences_fts")
+    index = Index.open(settings)
+    with index.snapshot() as reader:  # readable without the tables
+        assert reader.sentence_vectors is None and reader.lexical_sentences("dog", 5, None) == []
+    index.rebuild_vectors()
+    assert index.info()["sentence_vectors"] == 2
     assert_sentences_consistent(index)
 
 

@@ -60,7 +60,7 @@ def build_blocks(site: Site, writable: bool = False, may_write: MayWrite | None 
                 gr.Examples(SEED_EXAMPLES, inputs=box, label="Examples (the shipped seed article)")
                 with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
                     k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Sources retrieved (k)")
-                    mode = gr.Radio(service.modes(), value=settings.answer.mode, label="Answer mode")
+                    mode = gr.Radio(service.modes(), value=service.chat_mode, label="Answer mode")
                     with gr.Row():
                         source = gr.Dropdown([ANY_SOURCE, *service.sources()], value=ANY_SOURCE,
                                              label="Source", allow_custom_value=True)

@@ -22,6 +22,7 @@ from qa import (
     InputError,
     Settings,
     check_question,
+    default_chat_mode,
     index_paths,
     remove_articles,
 )
@@ -50,18 +51,22 @@ class ChatService:
         self.assistant = assistant or Assistant(settings)
         self._write_lock = threading.Lock()
         self.ready = False
+        self.chat_mode = default_chat_mode(settings)  # llm when installed (answer.chat_mode)
 
     # ------------------------------------------------------------ reading
 
     def warm_up(self) -> ChatService:
         self.assistant.warm_up()
+        if self.chat_mode != self.settings.answer.mode:
+            self.assistant.warm_up(self.chat_mode)
         self.ready = True
         return self
 
     def modes(self) -> list[str]:
-        """Answer modes to offer: llm only when it is configured."""
+        """Answer modes to offer: llm when the chat uses it or it is configured."""
         s = self.settings
-        llm = s.answer.mode == "llm" or s.llm.base_url is not None or s.llm.gguf_path is not None
+        llm = "llm" in (s.answer.mode, self.chat_mode) or s.llm.base_url is not None \
+            or s.llm.gguf_path is not None
         return ["extractive", "llm"] if llm else ["extractive"]
 
     def check(self, question: str) -> str:

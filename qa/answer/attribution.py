@@ -7,6 +7,7 @@ run on every evidence sentence (a parse of 25 sentences would cost more than the
     Healey said: "We must be ready."           Healey said (that) members must be ready.
     According to Healey, members must...       Members must be ready, according to Healey.
     Members must be ready, Healey told reporters.
+    Peskov described China as taking "a balanced position".  (the quoted words are his)
 
 A quote that spans sentences ("“We must be ready. That's why ... vital,” Healey said") is
 attributed in each of its sentences; "he said" takes the last speaker named in the sentences
@@ -48,6 +49,11 @@ _AFTER = re.compile(
 # Healey said (that) ... / Healey said: "..." / Healey told reporters on Friday that ...
 _BEFORE = re.compile(rf"(?<![\w'’])(?P<s1>{SPEAKER}),?\s+{_AUX}{SPEECH}(?:\s+(?:on|in|at)\s+\w+)?"
                      rf"(?:\s+that)?[:,]?\s+(?P<quote>\S.*)$")
+# Peskov rejected the claim and described China as taking "a balanced position".
+_CHARACTERISED = re.compile(
+    rf"^(?P<s1>[A-Z][^{_OPEN},]*?)\s+(?=[a-z]+(?:ed|es|ls|ms|ts)\b)"
+    rf"[^{_OPEN}]*?\b(?:described|describes|called|calls|termed|dubbed|labell?ed|branded|hailed|"
+    rf"praised|critici[sz]ed|condemned|welcomed)\b[^{_OPEN}]*[{_OPEN}]")
 # According to Healey, ... / ..., according to Healey.
 _ACCORDING_FIRST = re.compile(rf"^According to (?P<s1>{SPEAKER}),\s+(?P<quote>.+)$")
 _ACCORDING_LAST = re.compile(rf"^(?P<quote>.+?),\s+according to (?P<s1>{SPEAKER})[.!?]?$")
@@ -78,6 +84,9 @@ def attribute(sentence: str) -> Attribution | None:
     m = _BEFORE.search(sentence)
     if m and _speaker_ok(m):
         return _make(sentence, m, 0)
+    m = _CHARACTERISED.match(sentence)
+    if m and quoted is not None and _speaker_ok(m):
+        return _make(sentence, m, 0, quoted)  # the quoted words are the speaker's
     return None
 
 
@@ -94,9 +103,10 @@ def attribute_run(sentences: Sequence[str]) -> list[Attribution | None]:
         elif found is None:
             last_name = _last_name(sentences[i]) or last_name
     for i in range(len(out) - 2, -1, -1):  # an open quote is said by whoever closes it
-        if out[i] is None and out[i + 1] is not None and _opens_quote(sentences[i]):
+        closer = out[i + 1]
+        if out[i] is None and closer is not None and _opens_quote(sentences[i]):
             start = _first_open(sentences[i])
-            out[i] = Attribution(out[i + 1].speaker, start + 1, len(sentences[i].rstrip()))
+            out[i] = Attribution(closer.speaker, start + 1, len(sentences[i].rstrip()))
     return out
 
 

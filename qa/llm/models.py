@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
-from qa.config import LLMSettings
+from qa.config import LLMSettings, Settings
 from qa.errors import ConfigError, DependencyError
 
 INSTALL_LLM = "pip install -e '.[llm]'"
@@ -83,14 +85,55 @@ def _openai(s: LLMSettings) -> BaseChatModel:
                       max_retries=1)
 
 
+def available(s: LLMSettings) -> bool:
+    """Whether ``llm`` mode can run with these settings without an error (nothing is loaded)."""
+    if s.provider == "openai":
+        return bool(s.model) and not importlib_missing("langchain_openai") and bool(
+            s.base_url or os.environ.get(s.api_key_env))
+    if importlib_missing("xllamacpp"):
+        return False
+    if s.gguf_path is not None:
+        return s.gguf_path.is_file()
+    from qa.llm.local import packaged_available
+
+    return packaged_available(s.cache_dir)
+
+
+def default_chat_mode(settings: Settings) -> str:
+    """The mode the chats start in: ``answer.chat_mode``, where auto means llm when it can run."""
+    wanted = settings.answer.chat_mode
+    if wanted != "auto":
+        return wanted
+    return "llm" if available(settings.llm) else "extractive"
+
+
+def structured_output(model: BaseChatModel, sentences: Sequence[str]) -> dict[str, Any]:
+    """Keyword arguments that make ``model`` write the reader's JSON reply about these numbered
+    sentences (qa.llm.structured): for llama.cpp a grammar that also makes the answer a run of
+    words of the cited sentence; for OpenAI-compatible servers a JSON schema; nothing for others
+    (scripted test models), whose output is parsed and checked all the same."""
+    from qa.llm import structured
+
+    kind = getattr(model, "_llm_type", "")
+    if kind == "xllamacpp":
+        return {"grammar": structured.grammar(sentences)}
+    if kind == "openai-chat":
+        return {"response_format": {"type": "json_schema", "json_schema": {
+            "name": "answer", "strict": True, "schema": structured.json_schema(len(sentences))}}}
+    return {}
+
+
 def importlib_missing(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is None
 
 
-def warm_up(model: BaseChatModel) -> None:
-    """Load a local model now (no-op for remote ones), so the first answer does not pay it."""
+def warm_up(model: BaseChatModel, prefix: list[BaseMessage] | None = None) -> None:
+    """Load a local model now (no-op for remote ones), so the first answer does not pay it, and
+    read ``prefix`` (the fixed instructions) into llama.cpp's prompt cache."""
     load = getattr(model, "load", None)
     if callable(load):
         load()
+        if prefix:
+            model.invoke(prefix, max_tokens=1)

@@ -86,7 +86,7 @@ def _read(tokens) -> dict:
     out: dict = {"main_verb": verb.lemma_.lower() if verb is not None else None}
     phrase: set[int] = set()
     if wh is not None:
-        out.update(_wh_reading(wh, root, verb))
+        out.update(_wh_reading(wh, verb))
         phrase = _wh_phrase(wh)
     elif root.lemma_.lower() in _IMPERATIVES and root.i == tokens[0].i:
         out.update(_imperative_reading(root))  # "Name the team that..."
@@ -150,7 +150,7 @@ def _adjacent_noun(word):
 # ------------------------------------------------------------------ the wh-phrase
 
 
-def _wh_reading(wh, root, verb) -> dict:
+def _wh_reading(wh, verb) -> dict:
     word = wh.lower_
     if word == "how":
         return _how(wh, verb)
@@ -166,7 +166,7 @@ def _wh_reading(wh, root, verb) -> dict:
         return {"wh": word, "answer_type": "place"}
     if word == "why":
         return {"wh": word, "answer_type": "reason"}
-    return _what_which(wh, root, verb)
+    return _what_which(wh, verb)
 
 
 def _how(wh, verb) -> dict:
@@ -222,9 +222,9 @@ def _compound_head(token):
     return token
 
 
-def _what_which(wh, root, verb) -> dict:
+def _what_which(wh, verb) -> dict:
     word = wh.lower_
-    noun = _wh_noun(wh, root)
+    noun = _wh_noun(wh)
     if _speaks(verb) and (noun is None or _lemma(noun) in lexicon.STATEMENT):
         return {"wh": word, "answer_type": "statement", "speaker": _speaker(verb)}
     if noun is None:
@@ -240,7 +240,7 @@ def _what_which(wh, root, verb) -> dict:
     return {"wh": word, "answer_type": kind, "focus_noun": lemma}
 
 
-def _wh_noun(wh, root):
+def _wh_noun(wh):
     """The noun the wh-word asks about: the noun right after it ("which governor", "what
     percentage"), the noun after "which of" ("which of the ministers"), or the other side of a
     copula ("what is the capital of...")."""

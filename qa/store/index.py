@@ -31,6 +31,7 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import sqlite as store
+from qa.store import stories
 from qa.store.protocol import PreparedArticle
 from qa.store.reader import Reader
 from qa.store.vectors import FileStamp, VectorIndex
@@ -52,6 +53,7 @@ class Index:
         self._local = threading.local()
         self._vectors: dict[str, tuple[str, VectorIndex]] = {}  # prefix -> (file, index)
         self._vectors_lock = threading.Lock()
+        self._writer_variant: str | None = None
 
     # ------------------------------------------------------------ opening
 
@@ -70,17 +72,23 @@ class Index:
         return index
 
     @classmethod
-    def open_for_writing(cls, settings: Settings, model: str, dim: int) -> Index:
-        """Open or create an index whose vectors come from ``model``."""
+    def open_for_writing(cls, settings: Settings, model: str, dim: int, *, variant: str) -> Index:
+        """Open or create an index whose vectors come from ``model`` run as ``variant``.
+
+        Another variant of the same model may add to an index written by one (and questions may
+        be encoded by any): each variant's vectors are within cosine 0.99 of fp32's, so they
+        share one space. The variants that wrote are recorded (``encoder_variant``), not checked.
+        """
         directory = Path(settings.index.dir)
         recover_interrupted_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, settings)
+        index._writer_variant = variant
         con = index._con(create=True)
         meta = store.get_meta(con)
         wanted = index._build_meta(model, dim)
         if not meta.get("model"):
-            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": ""})
+            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": "", **stories.fresh_meta()})
         else:
             index._check_same_build(meta, wanted)
         return index
@@ -208,7 +216,7 @@ class Index:
     def info(self) -> dict:
         meta = self.meta()
         with self.snapshot() as reader:
-            counts = store.counts(reader.con)
+            counts = {**store.counts(reader.con), **stories.story_counts(reader.con)}
             vector_count = reader.vectors.size
             approximate = reader.vectors.is_approximate
             sentence_vectors = reader.sentence_vectors.size if reader.sentence_vectors else 0
@@ -220,6 +228,7 @@ class Index:
             "sentence_vectors": sentence_vectors,
             "vector_index": "HNSW (approximate)" if approximate else "flat (exact)",
             "embedding_model": meta.get("model"),
+            "encoder_variant": meta.get("encoder_variant") or "fp32",  # fp32 before it was recorded
             "dimensions": int(meta.get("dim", 0)),
             "chunk_sentences": int(meta.get("chunk_sentences", 0)),
             "chunk_overlap": int(meta.get("chunk_overlap", 0)),
@@ -227,10 +236,34 @@ class Index:
         }
 
     def articles(self) -> list[dict]:
-        """id, title, date and source of every stored article (for listings and filters)."""
+        """id, title, date, source and story of every stored article (for listings and filters)."""
         with self.snapshot() as reader:
             rows = store.list_articles(reader.con)
-        return [dict(zip(("id", "title", "date", "source"), row, strict=True)) for row in rows]
+            story = stories.stories_of(reader.con, [row[0] for row in rows])
+        keys = ("id", "title", "date", "source")
+        return [{**dict(zip(keys, row, strict=True)), "story": story[row[0]]} for row in rows]
+
+    def stories(self) -> dict[str, list[str]]:
+        """Every story with more than one article: story id -> member ids, in indexing order."""
+        with self.snapshot() as reader:
+            return stories.grouped(reader.con)
+
+    def group_missing(self) -> int:
+        """Group the articles that have no story yet (an index written before grouping existed,
+        or with ``index.group_copies`` off, or by an older signature version); returns how many.
+        A no-op when grouping is off."""
+        if not self.settings.index.group_copies:
+            return 0
+        con = self._con()
+        store.create_tables(con)  # an index written before grouping existed has no copies tables
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            count = stories.group_missing(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return count
 
     # ------------------------------------------------------------ writing
 
@@ -244,10 +277,13 @@ class Index:
             self._remove_orphans(meta)
             sentences = self._sentence_switch(con, meta)
             chunk_delta, sentence_delta = _Delta(), _Delta()
+            grouping = stories.WriteStories(con, self.settings.index.group_copies)
             for article_id in remove:
+                grouping.leaving(article_id)
                 sentence_delta.removed += store.unindex_sentences(con, article_id)
                 chunk_delta.removed += store.delete_article(con, article_id)
             for item in prepared:
+                grouping.leaving(item.article.id)
                 sentence_delta.removed += store.unindex_sentences(con, item.article.id)
                 chunk_delta.removed += store.delete_article(con, item.article.id)
                 chunk_delta.add(store.insert_article(
@@ -257,12 +293,14 @@ class Index:
                 if sentences != "off":
                     sentence_delta.add(store.index_sentences(con, item.article, item.sentences),
                                        item.sentence_vectors)
+                grouping.joining(item.article)
+            grouping.regroup()
             generation = int(meta.get("generation", "0")) + 1
             updates = self._save(con, meta, CHUNKS, generation, chunk_delta, new_files)
             if sentences != "off":
                 updates |= self._save(con, meta, SENTENCES, generation, sentence_delta, new_files,
                                       rebuild=sentences == "fill")
-            store.set_meta(con, updates)
+            store.set_meta(con, updates | self._variant_meta(meta, bool(prepared)))
             pause_at("commit")
             con.execute("COMMIT")
         except BaseException:
@@ -318,9 +356,20 @@ class Index:
         ids, vectors = load(con, dim)
         return VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
 
+    def _variant_meta(self, meta: dict[str, str], adds: bool) -> dict[str, str]:
+        """The recorded variants, with this writer's added when it adds vectors."""
+        recorded = [v for v in meta.get("encoder_variant", "").split(",") if v]
+        if not adds or self._writer_variant is None or self._writer_variant in recorded:
+            return {}
+        if not recorded and meta.get(CHUNKS + "faiss_file"):
+            recorded = ["fp32"]  # vectors written before variants were recorded
+        return {"encoder_variant": ",".join([*recorded, self._writer_variant])}
+
     def rebuild_vectors(self) -> int:
-        """Rebuild the FAISS files from the vectors stored in SQLite (after corruption)."""
+        """Rebuild the FAISS files from the vectors stored in SQLite (after corruption); switches
+        sentence search on or off as the settings say."""
         con = self._con()
+        store.create_tables(con)  # an index from before sentence search gains its tables
         con.execute("BEGIN IMMEDIATE")
         new_files: list[Path] = []
         try:
@@ -331,7 +380,7 @@ class Index:
             path = self.dir / f"vectors.{generation:06d}.faiss"
             new_files.append(path)
             updates = _file_meta(generation, path, rebuilt.save(path))
-            if _has_sentences(meta):
+            if self._sentence_switch(con, meta) != "off":
                 updates |= self._save(con, meta, SENTENCES, generation, _Delta(), new_files,
                                       rebuild=True)
             store.set_meta(con, updates)

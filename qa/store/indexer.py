@@ -9,6 +9,7 @@ keeps one encoder pass over the text.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import warnings
@@ -95,9 +96,12 @@ def index_articles(
     report = report or IndexReport()
     started = time.perf_counter()
     todo = select_new(list(articles), settings, report)
+    if not todo:
+        _group_missing(settings)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
-        index = open_store_for_writing(settings, embedder.name, embedder.dim)
+        index = open_store_for_writing(settings, embedder.name, embedder.dim, variant=embedder.variant)
+        index.group_missing()  # an older index first catches up, so new articles join its stories
         state = Progress(articles_total=len(todo))
         try:
             for batch in _batches(todo, settings.index.commit_every):
@@ -118,6 +122,16 @@ def record_written(report: IndexReport, prepared: Sequence) -> None:
         report.indexed.append(item.article.id)
         report.sentences += len(item.sentences)
         report.chunks += len(item.chunks)
+
+
+def _group_missing(settings: Settings) -> None:
+    """Group an existing index's ungrouped articles even when nothing new is indexed."""
+    with contextlib.suppress(QAError):
+        index = open_store(settings)
+        try:
+            index.group_missing()
+        finally:
+            index.close()
 
 
 def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:

@@ -96,7 +96,8 @@ class PostgresStore:
         return store
 
     @classmethod
-    def open_for_writing(cls, settings: Settings, model: str, dim: int) -> PostgresStore:
+    def open_for_writing(cls, settings: Settings, model: str, dim: int, *,
+                         variant: str = "fp32") -> PostgresStore:
         store = cls(settings)
         c = settings.chunking
         wanted = {"schema": pg_schema.SCHEMA_VERSION, "model": model, "dim": str(dim),
@@ -108,6 +109,9 @@ class PostgresStore:
                 pg_schema.fix_dimension(con, dim)
                 _set_meta(con, wanted)
                 meta = wanted
+            if variant not in meta.get("encoder_variant", "").split(","):  # recorded, not checked
+                _set_meta(con, {"encoder_variant": ",".join(filter(None, [meta.get("encoder_variant"),
+                                                                          variant]))})
         for key, value in wanted.items():
             if meta.get(key) != value:
                 store.close()
@@ -162,6 +166,7 @@ class PostgresStore:
             "database": redacted_dsn(self.dsn), "schema": self.schema, **counts,
             "vectors": counts["chunks"], "vector_index": f"HNSW (pgvector {version})",
             "embedding_model": meta.get("model"), "dimensions": int(meta.get("dim", 0)),
+            "encoder_variant": meta.get("encoder_variant") or "fp32",
             "chunk_sentences": int(meta.get("chunk_sentences", 0)),
             "chunk_overlap": int(meta.get("chunk_overlap", 0)), "size_bytes": int(size),
         }
@@ -169,7 +174,8 @@ class PostgresStore:
     def articles(self) -> list[dict]:
         with self.snapshot() as reader:
             rows = reader.con.execute("SELECT id, title, date, source FROM articles ORDER BY id").fetchall()
-        return [dict(zip(("id", "title", "date", "source"), row, strict=True)) for row in rows]
+        keys = ("id", "title", "date", "source")
+        return [{**dict(zip(keys, row, strict=True)), "story": row[0]} for row in rows]
 
     def content_hashes(self) -> dict[str, str]:
         with self._connection() as con:
@@ -188,6 +194,11 @@ class PostgresStore:
             cur.execute("DELETE FROM articles WHERE id = ANY(%s)", (touched,))
             if prepared:
                 _insert(cur, prepared)
+
+    def group_missing(self) -> int:
+        """Wire-copy grouping into stories is not in this backend yet: every article is its own
+        story (``story_id`` is its id), so retrieval gives each article its own slot."""
+        return 0
 
     def close(self) -> None:
         self._pool.close()
@@ -325,6 +336,13 @@ class PostgresReader:
                 best[sid] = (off_centre, cid, article_id, idx)
         return {sid: (article_id, idx, cid) for sid, (_, cid, article_id, idx) in best.items()}
 
+    def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Each article is its own story here (no wire-copy grouping in this backend yet)."""
+        return {aid: aid for aid in article_ids}
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
+        return {sid: [sid] for sid in story_ids}
+
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         if not ids:
             return {}
@@ -342,7 +360,7 @@ class PostgresReader:
             return None
         aid, title, text, date, source, url, path, captions = row
         return Article(id=aid, title=title, text=text, date=date, source=source, url=url, path=path,
-                       captions=tuple((int(s), int(e)) for s, e in captions))
+                       captions=tuple((int(s), int(e)) for s, e in captions), story_id=aid)
 
     def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
         with self.con.cursor(binary=True) as cur:

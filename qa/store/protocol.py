@@ -68,6 +68,14 @@ class StoreReader(Protocol):
         """sentence id -> (article id, sentence index, id of the chunk holding it most centrally)."""
         ...
 
+    def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The story of each article (wire copies share one; an ungrouped article is its own)."""
+        ...
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The articles of each story, in indexing order."""
+        ...
+
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]: ...
 
     def article(self, article_id: str) -> Article | None: ...
@@ -103,6 +111,11 @@ class Store(Protocol):
         """id, title, date and source of every stored article (for listings and filters)."""
         ...
 
+    def group_missing(self) -> int:
+        """Group into stories the articles not grouped yet (wire copies); how many were grouped
+        (0 where the backend does not group)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -118,15 +131,16 @@ def open_store(settings: Settings, model: str | None = None) -> Store:
     return Index.open(settings, model)
 
 
-def open_store_for_writing(settings: Settings, model: str, dim: int) -> Store:
-    """Open or create an index whose vectors come from ``model`` (``dim`` dimensions)."""
+def open_store_for_writing(settings: Settings, model: str, dim: int, *, variant: str = "fp32") -> Store:
+    """Open or create an index whose vectors come from ``model`` (``dim`` dimensions) run as
+    ``variant`` (recorded, see ``qa.embeddings``)."""
     if settings.store.backend == "postgres":
         from qa.store.postgres import PostgresStore
 
-        return PostgresStore.open_for_writing(settings, model, dim)
+        return PostgresStore.open_for_writing(settings, model, dim, variant=variant)
     from qa.store.index import Index
 
-    return Index.open_for_writing(settings, model, dim)
+    return Index.open_for_writing(settings, model, dim, variant=variant)
 
 
 def describe(settings: Settings) -> str:

@@ -113,7 +113,8 @@ def _run(ray: Any, files: list[str], settings: Settings, workers: int, report: I
             if not prepared:
                 continue
             if store is None:
-                store = open_store_for_writing(settings, str(rows[0]["model"]), int(rows[0]["dim"]))
+                store = open_store_for_writing(settings, str(rows[0]["model"]), int(rows[0]["dim"]),
+                                               variant=str(rows[0]["variant"]))
             store.write(prepared)
             record_written(report, prepared)
             state.articles += len(prepared)
@@ -152,12 +153,14 @@ class _Embed:
         articles = [_article(r) for r in rows if not r["error"]]
         prepared = {p.article.id: p for p in prepare_articles(articles, self.settings, self.embedder)}
         out: dict[str, list] = {k: [] for k in (*rows[0], "sentences", "sentence_vectors", "chunks",
-                                                "chunk_vectors", "model", "dim")} if rows else {}
+                                                "chunk_vectors", "model", "dim", "variant")} if rows else {}
         for row in rows:
             p = prepared.get(str(row["id"])) if not row["error"] else None
             extra = _encoded(p) if p else {"sentences": "[]", "sentence_vectors": b"", "chunks": "[]",
                                            "chunk_vectors": b""}
-            for key, value in {**row, **extra, "model": self.embedder.name, "dim": self.embedder.dim}.items():
+            info = {"model": self.embedder.name, "dim": self.embedder.dim,
+                    "variant": getattr(self.embedder, "variant", "fp32")}
+            for key, value in {**row, **extra, **info}.items():
                 out[key].append(value)
         return out
 

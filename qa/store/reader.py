@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.store import sqlite as store
+from qa.store import stories
 from qa.store.vectors import VectorIndex
 from qa.types import Article, Chunk
 
@@ -71,3 +72,11 @@ class Reader:
 
     def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
         return store.get_sentences(self.con, article, first, last)
+
+    def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The story of each article (wire copies share one; an ungrouped article is its own)."""
+        return stories.stories_of(self.con, article_ids)
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The articles of each story, in indexing order."""
+        return stories.story_members(self.con, story_ids)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.store import stories
 from qa.store.protocol import StoredSentence
 from qa.text import STOPWORDS
 from qa.types import Article, Chunk, Sentence
@@ -46,11 +47,20 @@ CREATE TABLE IF NOT EXISTS sentence_ids(
     FOREIGN KEY(article_id, idx) REFERENCES sentences(article_id, idx) ON DELETE CASCADE);
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
     text, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS copies(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL UNIQUE REFERENCES articles(id) ON DELETE CASCADE,
+    story_id TEXT NOT NULL, shingles INTEGER NOT NULL, signature BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS copies_story ON copies(story_id);
+CREATE TABLE IF NOT EXISTS copy_bands(
+    key INTEGER NOT NULL, seq INTEGER NOT NULL REFERENCES copies(seq) ON DELETE CASCADE,
+    PRIMARY KEY(key, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copy_bands_seq ON copy_bands(seq);
 """
 # sentence_ids gives each sentence a stable integer id (the FAISS id of its vector in the
 # sentence index, and the rowid of its sentences_fts row). The table was added after the first
 # release: an older index gets it, filled, on its next write (see ``index_all_sentences``).
-
+# copies/copy_bands: wire copies grouped into stories (qa.store.stories, qa.ingest.copies).
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -59,8 +69,14 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     con.execute("PRAGMA busy_timeout=60000")
     if create:
         con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(_SCHEMA)
+        create_tables(con)
     return con
+
+
+def create_tables(con: sqlite3.Connection) -> None:
+    """Create what is missing (every statement is IF NOT EXISTS; outside a transaction:
+    executescript commits)."""
+    con.executescript(_SCHEMA)
 
 
 def get_meta(con: sqlite3.Connection) -> dict[str, str]:
@@ -179,7 +195,7 @@ def get_article(con: sqlite3.Connection, article_id: str) -> Article | None:
     aid, title, text, date, source, url, path, captions = row
     spans = tuple((int(s), int(e)) for s, e in json.loads(captions))
     return Article(id=aid, title=title, text=text, date=date, source=source, url=url, path=path,
-                   captions=spans)
+                   captions=spans, story_id=stories.stories_of(con, [aid])[aid])
 
 
 def list_articles(con: sqlite3.Connection) -> list[tuple[str, str, str | None, str | None]]:
@@ -362,3 +378,4 @@ def counts(con: sqlite3.Connection) -> dict[str, int]:
         table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("articles", "sentences", "chunks")
     }
+

@@ -9,6 +9,7 @@ mismatched index.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -62,12 +63,12 @@ def test_implements_the_protocol(store):
 
 def test_articles_round_trip_with_captions_and_metadata(store):
     with store.snapshot() as reader:
-        assert reader.article("harbour") == HARBOUR
-        assert reader.article("orchard") == ORCHARD
+        assert reader.article("harbour") == replace(HARBOUR, story_id="harbour")  # its own story
+        assert reader.article("orchard") == replace(ORCHARD, story_id="orchard")
         assert reader.article("missing") is None
     assert [a["id"] for a in store.articles()] == ["harbour", "orchard"]
     assert store.articles()[0] == {"id": "harbour", "title": HARBOUR.title, "date": "2025-03-10",
-                                   "source": "Coast Gazette"}
+                                   "source": "Coast Gazette", "story": "harbour"}
 
 
 def test_sentences_have_offsets_captions_and_the_written_vectors(store):
@@ -151,7 +152,7 @@ def test_replacing_an_article_leaves_nothing_of_the_old_version(store, backend_s
     store.write([prepared(new, backend_settings)])
     with store.snapshot() as reader:
         chunks = reader.chunks(all_chunk_ids(reader, backend_settings))
-        assert reader.article("harbour") == new
+        assert reader.article("harbour") == replace(new, story_id="harbour")
         assert [s.sentence.text for s in reader.sentences(new, 0, 10)] == [
             "The bridge closed again.", "Nobody knows why."]
         assert not old_ids & set(chunks)
@@ -178,7 +179,8 @@ def test_a_failed_write_changes_nothing(store, backend_settings):
         store.write([good, bad], remove=["orchard"])
     assert store.info() == before
     with store.snapshot() as reader:
-        assert reader.article("new") is None and reader.article("orchard") == ORCHARD
+        assert reader.article("new") is None
+        assert reader.article("orchard") == replace(ORCHARD, story_id="orchard")
 
 
 def test_a_snapshot_does_not_see_later_commits(store, backend_settings):

@@ -102,7 +102,7 @@ def web_settings(web_dir: Path, site_socket: socket.socket) -> Settings:
     settings = load_settings(
         index={"dir": web_dir / "index"},
         embedding={"model": "fake-hash"},
-        answer={"max_question_chars": 300},
+        answer={"max_question_chars": 300, "chat_mode": "extractive"},  # no 1.5B model here
         server={"upload_dir": web_dir / "uploads", "feedback_path": web_dir / "feedback.jsonl",
                 "max_upload_mb": 0.05, "allowed_origins": [site_origin], "frame_ancestors": [site_origin]},
     )

@@ -32,7 +32,7 @@ class SlowChat(BaseChatModel):
     def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any):
         self.state["started"] += 1
         try:
-            for token in self.tokens:
+            for token in [*_structured_opening(messages), *self.tokens]:
                 time.sleep(self.delay)
                 self.state["produced"] += 1
                 yield ChatGenerationChunk(message=AIMessageChunk(content=token))
@@ -40,8 +40,18 @@ class SlowChat(BaseChatModel):
             self.state["closed"] += 1
 
 
+def _structured_opening(messages: Any) -> list[str]:
+    """The start of a structured reply (``{"sentences": [1], "answer": "``) that quotes the first
+    given sentence word by word, as the llm reader asks; the scripted tokens then run on inside
+    the answer, which never closes."""
+    prompt = str(messages[-1].content) if messages else ""
+    first = next((line[4:] for line in prompt.splitlines() if line.startswith("[1] ")), "")
+    words = first.split(" ")
+    return ['{"sentences":[1],"answer":"', words[0], *(" " + w for w in words[1:])] if first else []
+
+
 def slow_chat(n_tokens: int = 400, delay: float = 0.05) -> SlowChat:
-    tokens = ["John", " Healey", " chaired", " the", " meeting", " [1]."] + [" and so on"] * n_tokens
+    tokens = [" and so on"] * n_tokens
     return SlowChat(tokens=tokens, delay=delay, state={"started": 0, "produced": 0, "closed": 0})
 
 

@@ -1,5 +1,6 @@
-"""Roles in a real browser (headless Debian Chromium): the page a reader gets has no way to add
-articles; an admin logs in at /admin with a key and gets the "Add articles" panel, which works."""
+"""A public site in a real browser (headless Debian Chromium): the page a reader gets has no way
+to add articles; an admin logs in at /admin with a key and gets the "Add articles" panel, which
+works; a reader who closes the page while an LLM answer streams stops its generation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import seed_settings, serve_app
+from .fakes import llm_assistant, slow_chat, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -62,3 +64,22 @@ def test_an_admin_logs_in_with_a_key_and_adds_an_article(keyed_server, browser_p
     box.press("Enter")
     expect(page.locator("#qa-chat .qa-answer:not(.qa-streaming)").last).to_contain_text("3 million")
     assert page.qa_events == []
+
+
+def test_closing_the_page_stops_the_llm_generation(tmp_path_factory, browser_page):
+    settings = seed_settings(tmp_path_factory.mktemp("closing"), answer={"mode": "llm"},
+                             limits={"llm_timeout_s": 600})
+    chat = slow_chat(100_000)  # hours of tokens: only the page's departure can stop it
+    with serve_app(settings, llm_assistant(settings, chat)) as server:
+        page = browser_page
+        page.goto(server.url + "/")
+        box = page.locator("#qa-question textarea")
+        box.fill("Who chaired the meeting?")
+        box.press("Enter")
+        expect(page.locator("#qa-chat .qa-streaming")).to_contain_text("and so on")
+        assert chat.state["started"] == 1 and chat.state["closed"] == 0
+        page.close()
+        assert wait_for(lambda: chat.state["closed"] == 1, 60), "generation went on after the page closed"
+        produced = chat.state["produced"]
+        page.context.new_page().wait_for_timeout(500)
+        assert chat.state["produced"] == produced < 100_000

@@ -1,0 +1,38 @@
+"""When to ask the model, and what to answer when it cannot: decided per expected answer type.
+
+One support threshold for every question fails both ways: the evidence score is low for long,
+wordy questions whose answer is nevertheless in the first retrieved sentence, and a "who"
+question whose evidence names nobody is better not asked at all. So each answer type
+(``Question.answer_type``) has its own policy, set from measurements on the tuning sets (the
+README's "LLM answers" gives the figures and the command that produced them):
+
+- ``ask_floor``: below this support of the best sentence the question is not put to the model;
+  the reader abstains (retrieval found nothing close enough to read).
+- ``not_found``: what to say when the model replies that the sentences do not answer: abstain,
+  or give the extractive answer (with a note) when that was right often enough for the type.
+- ``unverified``: what to say when the model's answer is not in its sentences and fails the
+  citation checks: the extractive answer, or abstain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Action = Literal["abstain", "extractive"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    ask_floor: float
+    not_found: Action
+    unverified: Action
+
+
+DEFAULT = Policy(ask_floor=0.25, not_found="abstain", unverified="extractive")
+
+POLICIES: dict[str, Policy] = {}
+
+
+def policy_for(answer_type: str) -> Policy:
+    return POLICIES.get(answer_type, DEFAULT)
