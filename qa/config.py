@@ -225,7 +225,6 @@ class ServerSettings(_Section):
     answer_workers: int = Field(
         2, ge=1, le=64,
         description="Questions answered at once; later ones wait their turn in arrival order.")
-    llm_workers: int = Field(1, ge=1, le=16, description="LLM answers generated at once; later ones wait.")
     log_format: Literal["json", "text"] = Field("json", description="Server log lines: JSON lines or plain.")
 
 

@@ -1,13 +1,13 @@
 """Answering off the event loop: in arrival order, within a deadline, stopped when nobody listens.
 
 Each kind of answer (``extractive``, ``llm``) has a small pool of worker threads
-(``server.answer_workers``, ``server.llm_workers``); questions wait their turn in arrival order
-and the event loop awaits them. Why not FastAPI's shared thread pool: a plain ``def`` endpoint
-takes a thread of it to answer, then takes one again to validate what it returned, and that
-second turn queues behind the first turn of every request that arrived meanwhile; under a burst
-of 200 questions all 200 finished at the same moment. A streamed answer was worse: every token
-took a turn. Here a question takes a worker once, and its events come back through an asyncio
-queue.
+(``server.answer_workers``; for the LLM, enough for its model's own bounded queue); questions
+wait their turn in arrival order and the event loop awaits them. Why not FastAPI's shared thread
+pool: a plain ``def`` endpoint takes a thread of it to answer, then takes one again to validate
+what it returned, and that second turn queues behind the first turn of every request that
+arrived meanwhile, so under a burst everybody finished at about the same moment. A streamed
+answer was worse: every token took a turn. Here a question takes a worker once, and its events
+come back through an asyncio queue.
 
 The worker runs the answer's event generator and checks after each event whether the consumer
 is still there; when it is not (the client disconnected, or the deadline passed) it closes the

@@ -84,8 +84,8 @@ class Metrics:
         self._live.gauges[name] = (doc, read)
 
     def watch_llm_queue(self, length: Callable[[], float]) -> None:
-        """``length()``: LLM questions waiting for the model; read at every scrape."""
-        self.watch("qa_llm_queue_length", "LLM questions waiting for the model", length)
+        """``length()``: LLM requests running or waiting at the chat model; read at every scrape."""
+        self.watch("qa_llm_queue_length", "LLM requests running or waiting at the chat model", length)
 
     def observe_answer(self, answer: Answer, queued_s: float) -> None:
         mode = answer.mode

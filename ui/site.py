@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qa import Settings
+from qa import Settings, llm_queue_length
 from ui.access import Access
 from ui.jobs import AnswerPool, DeadlineExceeded
 from ui.limits import Budget, Budgets, RateLimited, client_id
 from ui.observe import Metrics
 from ui.service import ChatService
+
+LLM_SPARE_WORKERS = 2  # turned away by a full model queue at once, they leave their worker fast
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,14 @@ class Site:
     @classmethod
     def create(cls, settings: Settings, service: ChatService) -> Site:
         server = settings.server
-        pool = AnswerPool({"extractive": server.answer_workers, "llm": server.llm_workers})
+        # LLM questions go on to the model's own bounded queue (llm.max_queue), which decides who
+        # waits and who gets the extractive answer at once: enough workers that it always can.
+        llm = settings.llm
+        pool = AnswerPool({"extractive": server.answer_workers,
+                           "llm": llm.concurrency + llm.max_queue + LLM_SPARE_WORKERS})
         site = cls(settings, service, Access.from_settings(settings), Budgets(settings.limits),
                    pool, Metrics())
-        site.metrics.watch_llm_queue(lambda: pool.waiting("llm"))
+        site.metrics.watch_llm_queue(llm_queue_length)
         site.metrics.watch("qa_answer_queue_length", "Questions waiting for a worker, by kind",
                            lambda: {k: pool.waiting(k) for k in ("extractive", "llm")})
         site.metrics.watch("qa_index_articles", "Articles in the index",
@@ -71,7 +77,7 @@ class Site:
         events = self.pool.stream(
             kind, lambda: self.service.stream(question, history, k=k, filters=filters, mode=mode,
                                               as_of=as_of),
-            timeout, keep=None if tokens else _is_answer)
+            timeout, keep=_is_shown if tokens else _is_answer)
         try:
             async for event in events:
                 if event[0] == "answer":
@@ -90,3 +96,8 @@ class Site:
 def _is_answer(event: tuple[str, Any]) -> bool:
     """Without tokens, a caller that wants the whole answer is not woken once per word."""
     return event[0] == "answer"
+
+
+def _is_shown(event: tuple[str, Any]) -> bool:
+    """("working", None) only keeps a worker checking whether its client is still there."""
+    return event[0] != "working"

@@ -169,6 +169,8 @@ class LLMAnswerer:
                     extra["first_token_ms"] = _ms(started)
                 yield "token", visible[len(shown):]
                 shown = visible
+            else:
+                yield "working", None
         extra.update(llm_text=raw, llm_ms=_ms(started), shown=shown)
         return raw
 

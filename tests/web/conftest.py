@@ -105,6 +105,9 @@ def web_settings(web_dir: Path, site_socket: socket.socket) -> Settings:
         answer={"max_question_chars": 300, "chat_mode": "extractive"},  # no 1.5B model here
         server={"upload_dir": web_dir / "uploads", "feedback_path": web_dir / "feedback.jsonl",
                 "max_upload_mb": 0.05, "allowed_origins": [site_origin], "frame_ancestors": [site_origin]},
+        # One shared server, one client address for every test: the per-client budgets are
+        # tested on servers of their own (test_limits.py).
+        limits={"extractive": "10000/minute", "llm": "10000/minute"},
     )
     report = index_paths([SEED_ARTICLE], settings, embedder=FakeEmbedder(name="fake-hash"))
     assert report.indexed
@@ -159,6 +162,7 @@ def seed_settings(folder: Path, **sections: dict) -> Settings:
     are merged into the settings' sections (e.g. ``access={"admin_keys": [...]}``)."""
     server = {"upload_dir": folder / "uploads", "feedback_path": folder / "feedback.jsonl",
               **sections.pop("server", {})}
+    sections["answer"] = {"chat_mode": "extractive", **sections.get("answer", {})}  # no 1.5B model
     settings = load_settings(index={"dir": folder / "index"}, embedding={"model": "fake-hash"},
                              server=server, **sections)
     if not (folder / "index").exists():

@@ -4,6 +4,7 @@ works; a reader who closes the page while an LLM answer streams stops its genera
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def test_an_admin_logs_in_with_a_key_and_adds_an_article(keyed_server, browser_p
 
 
 def test_closing_the_page_stops_the_llm_generation(tmp_path_factory, browser_page):
-    settings = seed_settings(tmp_path_factory.mktemp("closing"), answer={"mode": "llm"},
+    settings = seed_settings(tmp_path_factory.mktemp("closing"), answer={"mode": "llm", "chat_mode": "llm"},
                              limits={"llm_timeout_s": 600})
     chat = slow_chat(100_000)  # hours of tokens: only the page's departure can stop it
     with serve_app(settings, llm_assistant(settings, chat)) as server:
@@ -76,7 +77,7 @@ def test_closing_the_page_stops_the_llm_generation(tmp_path_factory, browser_pag
         box = page.locator("#qa-question textarea")
         box.fill("Who chaired the meeting?")
         box.press("Enter")
-        expect(page.locator("#qa-chat .qa-streaming")).to_contain_text("and so on")
+        expect(page.locator("#qa-chat .qa-streaming p")).to_have_text(re.compile(r"\w+ \w+"))
         assert chat.state["started"] == 1 and chat.state["closed"] == 0
         page.close()
         assert wait_for(lambda: chat.state["closed"] == 1, 60), "generation went on after the page closed"

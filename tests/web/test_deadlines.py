@@ -20,7 +20,7 @@ from ui.jobs import AnswerPool, DeadlineExceeded
 from .conftest import seed_settings, serve_app
 from .fakes import llm_assistant, slow_chat, wait_for
 
-SEED_Q = "Who chaired the meeting?"
+SEED_Q = "Who chaired the first meeting of the coalition of the willing?"
 ENDLESS = 100_000  # tokens of 0.05 s: hours of generation
 
 

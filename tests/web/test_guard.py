@@ -20,7 +20,7 @@ from ui.observe import JsonLines
 from .conftest import seed_settings
 from .fakes import SlowChat, llm_assistant
 
-SEED_Q = {"question": "Who chaired the meeting?"}
+SEED_Q = {"question": "Who chaired the first meeting of the coalition of the willing?"}
 
 
 def client_for(settings, assistant: Assistant | None = None) -> TestClient:
@@ -115,7 +115,6 @@ def test_a_bug_is_a_short_500_with_a_request_id_and_the_traceback_in_the_log(tmp
     assert access and access[0]["status"] == 500 and access[0]["route"] == "/api/ask"
 
 
-@pytest.mark.xfail(reason="written for the free-text llm reader; the structured reader answers the scripted model differently (open issue 10 note)", strict=False)
 def test_metrics_count_requests_answers_abstentions_and_removed_citations(app_client):
     assert app_client.post("/api/ask", json=SEED_Q).status_code == 200
     assert app_client.post("/api/ask", json={"question": "What is the capital of Peru?"}).json()["abstained"]

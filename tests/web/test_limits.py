@@ -22,7 +22,7 @@ from ui.limits import Budgets, RateLimited, client_address, client_id
 from .conftest import seed_settings, serve_app
 from .fakes import llm_assistant, slow_chat
 
-SEED_Q = {"question": "Who chaired the meeting?"}
+SEED_Q = {"question": "Who chaired the first meeting of the coalition of the willing?"}
 KEY = "reader-key-0123456789abcdef"
 
 
@@ -84,14 +84,13 @@ def limited(tmp_path_factory: pytest.TempPathFactory):
                              access={"admin_keys": ["admin-key-0123456789abcdef"]})
     from ui.server import create_app
 
-    chat = slow_chat(n_tokens=2, delay=0)
+    chat = slow_chat(filler=2, delay=0)
     app = create_app(settings, llm_assistant(settings, chat))
     app.state.service.warm_up()
     with TestClient(app) as client:
         yield client
 
 
-@pytest.mark.xfail(reason="asserts the free-text llm reader's answer to the scripted model (open issue 10 note)", strict=False)
 def test_a_client_over_its_budget_gets_429_while_another_is_served(limited):
     a, b = xff("203.0.113.1"), xff("203.0.113.2")
     assert limited.post("/api/ask", json=SEED_Q, headers=a).status_code == 200

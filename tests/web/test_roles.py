@@ -200,13 +200,12 @@ def test_keys_never_reach_the_log(keyed, caplog):
 # ------------------------------------------------------------------ other states
 
 
-@pytest.mark.xfail(reason="asserts 'Healey' for 'Who chaired the meeting?', which the span reader now answers with the next meeting's chairs (open issue 9 note)", strict=False)
 def test_with_reader_keys_asking_needs_a_key(tmp_path: Path):
     keys = tmp_path / "readers.keys"
     keys.write_text(READER + "\n")
     settings = seed_settings(tmp_path, access={"admin_keys": [ADMIN], "reader_keys_file": keys})
     with client_for(settings) as client:
-        question = {"question": "Who chaired the meeting?"}
+        question = {"question": "Who chaired the first meeting of the coalition of the willing?"}
         assert client.post("/api/ask", json=question).status_code == 401
         wrong = auth("wrong-key-0123456789abcdef")
         assert client.post("/api/ask", json=question, headers=wrong).status_code == 401
