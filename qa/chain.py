@@ -17,6 +17,7 @@ import functools
 import importlib
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,13 +27,15 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from qa.answer.evidence import Candidate, load_candidates
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.protocol import Answerer, Event, final_answer
+from qa.answer.reprints import with_reprints
 from qa.config import Settings, load_settings
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import ConfigError, DependencyError, InputError
 from qa.question import analyze
+from qa.question.analysis import clear_cache as clear_analysis_cache
 from qa.question.followup import Message
-from qa.retrieve import HybridRetriever, document_to_hit
-from qa.store.index import Index
+from qa.retrieve import DatePreference, HybridRetriever, encode_in_background, parse_date, search
+from qa.store.protocol import open_store
 from qa.types import Answer, Hit, Question
 
 QUERY_CACHE_SIZE = 1024
@@ -75,6 +78,7 @@ class Turn:
     as_of: dt.date | None = None
     started: float = field(default_factory=time.perf_counter)
     question: Question | None = None
+    query_vector: Future[np.ndarray] | None = None  # the question's vector, being computed
     hits: tuple[Hit, ...] = ()
     evidence: tuple[Candidate, ...] = ()
     retrieve_ms: float = 0.0
@@ -85,13 +89,13 @@ class Assistant:
                  answerers: dict[str, Answerer] | None = None) -> None:
         self.settings = settings or load_settings()
         self.embedder = embedder or make_embedder(self.settings.embedding)
-        self.index = Index.open(self.settings, model=self.embedder.name)
+        self.index = open_store(self.settings, model=self.embedder.name)
         self._answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.settings)}
         self._answerers.update(answerers or {})
         self._embed_cached = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_one)
         r = self.settings.retrieval
         self.retriever = HybridRetriever(index=self.index, embed_query=self.embed_query, k=r.k,
-                                         candidates=r.candidates, rrf_k=r.rrf_k)
+                                         candidates=r.candidates, rrf_k=r.rrf_k, settings=r)
 
     def warm_up(self, mode: str | None = None) -> Assistant:
         """Load the models now rather than inside the first question's timings."""
@@ -133,20 +137,24 @@ class Assistant:
         asked = check_question(turn.asked, self.settings)
         answerer = self.answerer(turn.mode)
         standalone = answerer.condense(asked, turn.history) if turn.history else asked
-        return replace(turn, asked=asked, question=analyze(standalone, turn.as_of))
+        # The encoder works on the question while spaCy parses it (both release the GIL).
+        vector = encode_in_background(self.embed_query, standalone)
+        question = analyze(standalone, turn.as_of, model=self.settings.answer.spacy_model)
+        return replace(turn, asked=asked, question=question, query_vector=vector)
 
     def _retrieve(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
-        assert turn.question is not None
-        text = turn.question.text
+        question = turn.question
+        assert question is not None
         # One snapshot for retrieval and evidence: an update committed in between must not pair
         # chunks of the old version of an article with sentences of the new one.
+        vector = turn.query_vector or encode_in_background(self.embed_query, question.text)
         with self.index.snapshot():
-            docs = self.retriever.invoke(text, k=turn.k or self.settings.retrieval.k,
-                                         filters=turn.filters)
-            hits = [document_to_hit(d) for d in docs]
-            evidence = load_candidates(self.index, hits, text, self.embed_query(text))
-        return replace(turn, hits=tuple(hits), evidence=tuple(evidence), retrieve_ms=_ms(t0))
+            found = search(self.index, question.text, vector.result, self.settings.retrieval,
+                           k=turn.k, filters=turn.filters, dates=DatePreference.of(question))
+            evidence = load_candidates(self.index, found.hits, question, vector.result(),
+                                       found.sentences)
+        return replace(turn, hits=found.hits, evidence=tuple(evidence), retrieve_ms=_ms(t0))
 
     def _answer_events(self, turn: Turn) -> Iterator[Event]:
         assert turn.question is not None
@@ -156,9 +164,12 @@ class Assistant:
 
     def _finish(self, turn: Turn, result: Answer, answer_ms: float) -> Answer:
         assert turn.question is not None
+        citations = with_reprints(self.index, result.citations)  # "also in N other articles"
         timings = {"retrieve": turn.retrieve_ms, "answer": answer_ms, "total": _ms(turn.started)}
+        extra = {**result.extra, **as_of_extra(turn.question, result,
+                                               self.settings.answer.stale_after_days)}
         return replace(result, question=turn.asked, timings_ms=timings, retrieved=turn.hits,
-                       standalone_question=turn.question.text)
+                       standalone_question=turn.question.text, extra=extra, citations=citations)
 
     # ------------------------------------------------------------ the chain
 
@@ -202,11 +213,36 @@ class Assistant:
     def clear_caches(self) -> None:
         """Forget cached query vectors and entities (benchmarks measure uncached questions)."""
         self._embed_cached.cache_clear()
+        clear_analysis_cache()
         for answerer in self._answerers.values():
             answerer.clear_cache()
 
     def close(self) -> None:
         self.index.close()
+
+
+def as_of_extra(question: Question, answer: Answer, stale_after_days: int) -> dict[str, Any]:
+    """The as-of date of an answer (``extra["as_of"]``, the JSON's ``"as_of"``) and, when the
+    newest cited article is more than ``stale_after_days`` older, the note that says the answer
+    holds as of that article's date (``extra["as_of_note"]``)."""
+    as_of = question.as_of or dt.date.today()
+    cited = [d for d in (parse_date(c.date) for c in answer.citations) if d is not None]
+    newest = max(cited) if cited else None
+    window = question.window
+    note = None
+    if newest is not None and not answer.abstained and (as_of - newest).days > stale_after_days:
+        note = f"As of {newest.isoformat()} (the newest cited article; asked on {as_of.isoformat()})."
+    out: dict[str, Any] = {"as_of": {
+        "date": as_of.isoformat(),
+        "window": None if window is None else {"start": window.start.isoformat(),
+                                               "end": window.end.isoformat(),
+                                               "phrase": window.phrase},
+        "newest_evidence": newest.isoformat() if newest else None,
+        "note": note,
+    }}
+    if note:
+        out["as_of_note"] = note
+    return out
 
 
 def _turn_of(inputs: dict[str, Any]) -> Turn:

@@ -61,21 +61,32 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Build a fresh index and swap it in when complete.")
 @click.option("--rebuild-vectors", is_flag=True, help="Rebuild only the FAISS file from stored vectors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Read, split and embed on a Ray cluster (pip install -e '.[ray]'): at ADDRESS "
+                   "(auto, ray://host:10001), or a local one when none is given. Put PATHS first.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="Encoder actors with --ray.")
 @handle_errors
 def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuild_vectors: bool,
-          quiet: bool) -> None:
+          quiet: bool, ray_address: str | None, workers: int) -> None:
     """Index .txt, .md, .html and articles .jsonl files or folders (default: seeds/)."""
-    from qa import Index, index_paths
+    from qa import Index, InputError, index_paths
 
     settings = _settings(index_dir)
     if rebuild_vectors:
+        if settings.store.backend != "sqlite":
+            raise InputError("--rebuild-vectors is for the embedded store; PostgreSQL keeps the "
+                             "vectors in its tables (REINDEX rebuilds an index there)")
         count = Index.open(settings).rebuild_vectors()
         click.echo(f"rebuilt the vector file of {settings.index.dir}/ from {count} stored chunk vectors")
         return
-    with _ProgressBar(disabled=quiet) as bar, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # library chatter; our own warnings are in the report
-        report = index_paths(list(paths) or [DEFAULT_SEEDS], settings, progress=bar.update,
-                             rebuild=rebuild)
+    if ray_address is not None:
+        report = _index_with_ray(list(paths) or [DEFAULT_SEEDS], settings, ray_address, workers, rebuild)
+    else:
+        with _ProgressBar(disabled=quiet) as bar, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # library chatter; our own warnings are in the report
+            report = index_paths(list(paths) or [DEFAULT_SEEDS], settings, progress=bar.update,
+                                 rebuild=rebuild)
     for line in report.errors:
         click.echo(f"skipped: {line}", err=True)
     for line in report.duplicates:
@@ -83,6 +94,19 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, rebuil
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)
+
+
+def _index_with_ray(paths: list[Path], settings: Any, address: str, workers: int, rebuild: bool) -> Any:
+    from qa import InputError
+    from qa.store.ray_indexer import index_paths_ray
+
+    if address != "local" and Path(address).exists():
+        raise InputError(f"--ray took {address!r} as the cluster address; put the paths before --ray, "
+                         "or write --ray=ADDRESS")
+    if rebuild:
+        raise InputError("--rebuild is not available with --ray; rebuild without --ray, then add with it")
+    return index_paths_ray(paths, settings, address=None if address == "local" else address,
+                           workers=workers)
 
 
 class _ProgressBar:
@@ -126,6 +150,9 @@ def _ask_options(func: Callable) -> Callable:
         click.option("--source", default=None, help="Only articles from this source."),
         click.option("--date-from", default=None, help="Only articles dated on or after YYYY-MM-DD."),
         click.option("--date-to", default=None, help="Only articles dated on or before YYYY-MM-DD."),
+        click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+                     help="The date the question is asked on (default: today): 'this week' and "
+                          "'on Friday' are read against it, and later articles are not used."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -149,13 +176,14 @@ def _assistant(index_dir: Path | None) -> Any:
 @_ask_options
 @handle_errors
 def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mode: str | None,
-        source: str | None, date_from: str | None, date_to: str | None) -> None:
+        source: str | None, date_from: str | None, date_to: str | None, as_of: str | None) -> None:
     """Answer QUESTION from the indexed articles, with cited sentences."""
-    from qa import check_question
+    from qa import check_question, parse_as_of
 
     settings = _settings(index_dir)
     check_question(question, settings)  # fail fast, before loading any model
-    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode,
+    day = parse_as_of(as_of)
+    answer = _assistant(index_dir).warm_up(mode).ask(question, k=k, mode=mode, as_of=day,
                                        filters=_filters(source, date_from, date_to))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -164,8 +192,11 @@ def ask(question: str, as_json: bool, index_dir: Path | None, k: int | None, mod
 
 
 def format_answer(answer: Any) -> str:
-    note = [f"({answer.note})"] if getattr(answer, "note", None) else []
-    return "\n".join([*note, answer.text, *format_sources(answer)])
+    note = [f"({answer.note})"] if answer.note else []
+    check = format_source_check(answer.sources)
+    differ = [check] if check else []
+    as_of = [answer.extra["as_of_note"]] if answer.extra.get("as_of_note") else []
+    return "\n".join([*note, answer.text, *as_of, *differ, *format_sources(answer)])
 
 
 def format_sources(answer: Any) -> list[str]:
@@ -175,18 +206,41 @@ def format_sources(answer: Any) -> list[str]:
         dated = f", {c.date}" if c.date else ""
         lines.append(f"[{c.n}] {c.sentence}")
         lines.append(f"    — {c.title}{dated}{kind}; {c.article_id} chars {c.start}-{c.end}")
+        if c.also_in:
+            noun = "article" if len(c.also_in) == 1 else "articles"
+            lines.append(f"    also in {len(c.also_in)} other {noun}: {', '.join(c.also_in)}")
     return lines
+
+
+def format_source_check(sources: Any) -> str:
+    """One line on what independent sources say (see qa.answer.consensus); "" for one source."""
+    if sources is None:
+        return ""
+
+    def count(n: int) -> str:
+        return f"{n} source" if n == 1 else f"{n} sources"
+
+    if sources.status == "disagree":
+        others = "; ".join(f"{d.answer}: {count(d.sources)}" for d in sources.disagree)
+        return f"(sources differ — this answer: {count(sources.agree)}; {others})"
+    if sources.status == "updated":
+        earlier = "; ".join(f"{d.answer} on {d.date}" for d in sources.earlier)
+        return f"(updated figure: the latest as of the question's date; earlier {earlier})"
+    if sources.status == "agree":
+        return f"({sources.agree} independent sources agree)"
+    return ""
 
 
 @main.command()
 @_ask_options
 @handle_errors
 def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | None,
-         date_from: str | None, date_to: str | None) -> None:
+         date_from: str | None, date_to: str | None, as_of: str | None) -> None:
     """A terminal chat; follow-up questions use the conversation so far (default mode:
     answer.chat_mode, llm when it is installed)."""
-    from qa import InputError, default_chat_mode
+    from qa import InputError, default_chat_mode, parse_as_of
 
+    day = parse_as_of(as_of)
     assistant = _assistant(index_dir)
     mode = mode or default_chat_mode(assistant.settings)
     assistant.warm_up(mode)
@@ -202,7 +256,7 @@ def chat(index_dir: Path | None, k: int | None, mode: str | None, source: str | 
         try:
             click.echo("qa> ", nl=False)
             final, streamed = None, ""
-            for kind, value in assistant.stream(question, history, k=k, mode=mode,
+            for kind, value in assistant.stream(question, history, k=k, mode=mode, as_of=day,
                                                 filters=_filters(source, date_from, date_to)):
                 if kind == "token":
                     streamed += value
@@ -313,7 +367,9 @@ def serve(index_dir: Path | None, host: str | None, port: int | None, root_path:
 
     given = {"host": host, "port": port, "root_path": root_path}
     settings = _settings(index_dir, server={k: v for k, v in given.items() if v is not None})
-    click.echo(f"Loading the index in {settings.index.dir}/ and the models…", err=True)
+    from qa.store.protocol import describe
+
+    click.echo(f"Loading the index in {describe(settings)} and the models…", err=True)
     run_server(settings, on_ready=lambda url, secs: click.echo(
         f"Ready in {secs:.1f}s: {url}/ (chat), {url}/api/ask (HTTP API). Ctrl-C to stop.", err=True))
 
@@ -328,12 +384,15 @@ def serve(index_dir: Path | None, host: str | None, port: int | None, root_path:
 @handle_errors
 def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
     """Show what the index holds."""
-    from qa import Index
+    from qa import open_store
 
-    index = Index.open(_settings(index_dir))
-    data = index.info()
-    if articles:
-        data["article_list"] = index.articles()
+    index = open_store(_settings(index_dir))
+    try:
+        data = index.info()
+        if articles:
+            data["article_list"] = index.articles()
+    finally:
+        index.close()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -343,7 +402,8 @@ def info(index_dir: Path | None, articles: bool, as_json: bool) -> None:
         shown = f"{value / 1e6:.2f} MB" if key == "size_bytes" else value
         click.echo(f"{key.replace('_', ' ')}: {shown}")
     for row in data.get("article_list", []):
-        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}")
+        copy = f"  (copy in story {row['story']})" if row.get("story") not in (None, row["id"]) else ""
+        click.echo(f"  {row['id']}  {row['title']}  {row['date'] or ''}{copy}")
 
 
 @main.command()

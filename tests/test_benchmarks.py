@@ -60,3 +60,40 @@ def test_memory_benchmark_runs(tmp_path) -> None:
 def test_langchain_baseline_runs(tmp_path) -> None:
     figures = run("langchain_baseline", tmp_path, "--xquad", str(tmp_path / "none.jsonl"))
     assert figures["ingest_seconds"]["qa"] > 0 and 0 <= figures["seed eval set"]["langchain"] <= 1
+
+
+def test_news_benchmark_runs(tmp_path) -> None:
+    figures = run("news", tmp_path)
+    assert figures["articles"] == 200 and figures["questions"] > 0
+    assert figures["articles_per_s_with_grouping"] > 0 and figures["articles_per_s_without_grouping"] > 0
+    assert figures["copies"] > 0 and 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+    assert figures["consensus_ms_p50"] >= 0 and figures["answer_total_ms_p50"] > 0
+
+
+def test_load_benchmark_runs(tmp_path) -> None:
+    figures = run("load", tmp_path)
+    assert figures["bursts"][0]["statuses"] == {"200": 20}
+    extractive = figures["load"]["modes"]["extractive"]
+    assert extractive["answers"] > 0 and extractive["errors"] == 0
+    assert figures["load"]["peak_rss_mb"] > 0 and figures["llm"].startswith("off")
+
+
+def test_load_questions_are_distinct_and_from_the_articles(tmp_path) -> None:
+    from benchmarks.load import make_questions
+
+    text = ("John Healey has chaired a meeting of defence ministers in London. "
+            "Maria Rossi, the health minister of Italy, announced plans on drought relief on May 2. "
+            "At least 4,000 soldiers and police officers took part in the operation.")
+    questions = make_questions([text])
+    assert len(questions) == len(set(questions)) > 5
+    assert {"Who has chaired a meeting of defence ministers in London?",
+            "Who is the health minister of Italy?",
+            "How many soldiers and police officers took part in the operation?"} <= set(questions)
+
+
+@pytest.mark.integration  # the encoder variants are the real MiniLM's
+def test_encoder_benchmark_runs(tmp_path) -> None:
+    figures = run("encoder", tmp_path)
+    variants = figures["variants"]
+    assert set(variants) == {"fp32", "bf16"} and variants["fp32"]["cosine_min"] > 0.9999
+    assert 0 < variants["bf16"]["cosine_min"] <= 1 and 0 <= variants["bf16"]["recall_at_5"]["eval"] <= 1

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,29 @@ def test_chat_prints_the_checked_answer_when_it_differs(runner, seed_index, monk
     monkeypatch.setattr(Assistant, "stream", stream)
     result = runner.invoke(main, ["chat", "--index-dir", str(seed_index.index.dir)], input="Who?\n\n")
     assert "checked answer: I could not find this" in result.output
+
+
+def test_ask_as_of(runner, tmp_path) -> None:
+    idx = str(tmp_path / "idx")
+    articles = ROOT / "tests" / "data" / "dated_news" / "articles.jsonl"
+    assert runner.invoke(main, ["index", str(articles), "--index-dir", idx]).exit_code == 0
+    question = "How many runners finished the Duvanne half marathon last year?"
+    result = runner.invoke(main, ["ask", question, "--as-of", "2025-04-11", "--json", "--index-dir", idx])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["as_of"]["date"] == "2025-04-11"
+    assert answer["as_of"]["window"] == {"start": "2024-01-01", "end": "2024-12-31", "phrase": "last year"}
+    result = runner.invoke(main, ["ask", question, "--as-of", "2025-13-01", "--index-dir", idx])
+    assert result.exit_code == 1 and result.output.startswith("Error: as_of '2025-13-01' is not a date")
+
+
+def test_an_old_answer_prints_as_of(runner, tmp_path) -> None:
+    idx = str(tmp_path / "idx")
+    articles = ROOT / "tests" / "data" / "dated_news" / "articles.jsonl"
+    runner.invoke(main, ["index", str(articles), "--index-dir", idx])
+    result = runner.invoke(main, ["ask", "How many runners finished the Duvanne half marathon?",
+                                  "--as-of", "2026-01-01", "--index-dir", idx])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("3,412 [1]")  # the latest race before the as-of date
+    assert lines[1] == "As of 2025-03-09 (the newest cited article; asked on 2026-01-01)."

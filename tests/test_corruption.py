@@ -14,7 +14,7 @@ import pytest
 from qa import Assistant, Index, IndexStateError, index_articles
 
 from .conftest import ROOT
-from .test_answer import fake_entities
+from .fakes import fake_parser
 from .test_store import article, assert_consistent
 
 
@@ -22,7 +22,7 @@ def ask(settings, fake_embedder, question: str = "How many military planners?"):
     from qa.answer.extractive import ExtractiveAnswerer
 
     assistant = Assistant(settings, embedder=fake_embedder,
-                          answerers={"extractive": ExtractiveAnswerer(settings, entities=fake_entities)})
+                          answerers={"extractive": ExtractiveAnswerer(settings, parser=fake_parser)})
     try:
         return assistant.ask(question)
     finally:

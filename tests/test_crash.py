@@ -81,6 +81,10 @@ def vector_files(index_dir: Path) -> list[str]:
     return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("vectors."))
 
 
+def sentence_files(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("sentences."))
+
+
 @pytest.fixture
 def base(tmp_path: Path) -> tuple[Path, set[str]]:
     """An index of the seed article and 20 articles, built by the CLI."""
@@ -101,7 +105,8 @@ def test_kill_while_indexing_keeps_previous_index(base, tmp_path, point) -> None
     finish(qa_index(index_dir, str(more)))  # re-running completes the job
     after = stored_ids(index_dir)
     assert after == before | {f"art-{i:05d}" for i in range(100, 130)}
-    assert len(vector_files(index_dir)) == 1  # the killed writer's files were cleaned up
+    # the killed writer's files were cleaned up
+    assert len(vector_files(index_dir)) == len(sentence_files(index_dir)) == 1
 
 
 def test_kill_during_rebuild_swap_keeps_previous_index(base, tmp_path) -> None:
@@ -146,7 +151,7 @@ def test_killed_at_random_times_never_breaks_the_index(tmp_path) -> None:
     assert partial >= 4, "the kills should land in the middle of the job"
     finish(qa_index(index_dir, str(corpus), QA_INDEX__COMMIT_EVERY="10"))
     assert stored_ids(index_dir) == {f"art-{i:05d}" for i in range(900)}
-    assert len(vector_files(index_dir)) == 1
+    assert len(vector_files(index_dir)) == len(sentence_files(index_dir)) == 1
 
 
 def generation(index_dir: Path) -> int:

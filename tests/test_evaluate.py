@@ -1,6 +1,7 @@
 """The eval runner: dataset checks, scoring one answer, aggregation, and whole runs with the fake
 embedder and a fake entity extractor (no model is loaded)."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from qa.eval.runner import aggregate, score_question
 from tests.fakes import ScriptedAnswerer
 
 from .conftest import SEED_ID
-from .test_answer import fake_entities
+from .fakes import fake_parser
 
 ARTICLES = {
     "bakery": ("The bakery on Mill Street opened in 1998. Its owner, Maria Lopez, bakes 400 loaves "
@@ -42,7 +43,7 @@ def text_rows() -> list[dict]:
 
 
 def fake_answerers(settings) -> dict:
-    return {"extractive": ExtractiveAnswerer(settings, entities=fake_entities)}
+    return {"extractive": ExtractiveAnswerer(settings, parser=fake_parser)}
 
 
 # ------------------------------------------------------------------ dataset
@@ -55,6 +56,9 @@ def fake_answerers(settings) -> dict:
     ('{"question": "Q?", "answers": "Healey"}', ':2: "answers" must be a list of strings'),
     ('{"question": "Q?", "answers": [], "id": "a"}', "id 'a' occurs twice"),
     ('{"question": "Q?", "answers": [], "article_id": "x", "article_text": "Other."}', "two texts"),
+    ('{"question": "Q?", "answers": [], "question_date": "last week"}',
+     ':2: "question_date" must be a date'),
+    ('{"question": "Q?", "answers": [], "as_of": "2025-02-30"}', ':2: "as_of" must be a date'),
 ])
 def test_bad_dataset_rows_are_one_clear_error(tmp_path, line, message) -> None:
     path = tmp_path / "d.jsonl"
@@ -146,6 +150,39 @@ def test_aggregate_by_hand() -> None:
     assert metrics["questions_per_second"] == 4.0
 
 
+def test_short_answer_is_what_em_and_f1_score() -> None:
+    from qa.types import ShortAnswer
+
+    item = EvalItem(id="s", question="Who chaired the meeting?", answers=("John Healey",))
+    short = ShortAnswer("John Healey", "a", 10, 21)
+    answer = Answer(item.question, "John Healey, the minister [1]", False, (_citation(1, "x"),),
+                    short_answer=short)
+    result = score_question(item, answer, 1.0)
+    assert result.prediction == "John Healey" and result.exact_match == 1.0
+    assert result.to_dict()["short_answer"] == short.to_dict()
+    assert result.answer_type == "person"
+    sentence = score_question(item, Answer(item.question, "John Healey, the minister [1]", False), 1.0)
+    assert sentence.prediction == "John Healey, the minister" and sentence.exact_match == 0.0
+    metrics = aggregate([result, sentence], k=1, answer_seconds=1.0)
+    assert metrics["short_answer_rate"] == 0.5
+
+
+def test_abstention_precision_and_recall_per_answer_type() -> None:
+    who = EvalItem(id="w", question="Who won?", answers=("Ann",))
+    who_not = EvalItem(id="w2", question="Who lost?", answers=())
+    many = EvalItem(id="m", question="How many came?", answers=("3",))
+    abstained = Answer("q", "I could not find this.", True)
+    rows = [score_question(who, abstained, 1.0), score_question(who_not, abstained, 1.0),
+            score_question(many, Answer("q", "3 [1]", False), 1.0)]
+    by_type = aggregate(rows, k=1, answer_seconds=1.0)["by_answer_type"]
+    assert set(by_type) == {"person", "number"}
+    person = by_type["person"]
+    assert person["n"] == 2 and person["n_unanswerable"] == 1 and person["abstained"] == 2
+    assert person["abstention"] == {"recall": 1.0, "precision": 0.5, "false_rate": 1.0}
+    assert by_type["number"]["abstention"] == {"recall": None, "precision": None, "false_rate": 0.0}
+    assert by_type["number"]["exact_match"] == 100.0
+
+
 # ------------------------------------------------------------------ whole runs
 
 
@@ -201,3 +238,28 @@ def test_mixed_rows_and_llm_mode_pass_through(seed_index, fake_embedder, tmp_pat
     assert [q.exact_match for q in result.questions] == [1.0, 0.0]
     assert result.metrics["removed_citations"] == 4
     assert len(result.config["indexes"]) == 2
+
+
+def test_rows_carry_their_question_date_to_the_assistant(settings, fake_embedder, tmp_path) -> None:
+    asked = []
+
+    def script(question, candidates):
+        asked.append(question)
+        return Answer(question=question.text, text="x", abstained=True)
+
+    rows = [
+        {"id": "d1", "question": "Who won on Sunday?", "answers": ["Ann"], "article_id": "a",
+         "article_text": "Ann won on Sunday.", "article_date": "2025-04-06",
+         "question_date": "2025-04-11"},
+        {"id": "d2", "question": "Who won?", "answers": ["Ann"], "article_id": "a",
+         "article_text": "Ann won on Sunday.", "as_of": "2025-05-01", "question_date": "2025-01-01"},
+        {"id": "d3", "question": "Who won?", "answers": ["Ann"], "article_id": "a",
+         "article_text": "Ann won on Sunday."},
+    ]
+    result = run_eval(write_rows(tmp_path / "d.jsonl", rows), settings, embedder=fake_embedder,
+                      answerers={"extractive": ScriptedAnswerer("extractive", script)})
+    assert [q.as_of for q in asked] == [dt.date(2025, 4, 11), dt.date(2025, 5, 1), dt.date.today()]
+    assert asked[0].window is not None and asked[0].window.start == dt.date(2025, 4, 6)
+    assert result.questions[0].to_dict()["as_of"] == "2025-04-11"
+    assert result.questions[2].to_dict()["as_of"] is None
+    assert result.questions[0].first_relevant_rank == 1  # the dated article, not after its date

@@ -51,7 +51,8 @@ def server(seed_index, fake_embedder, tmp_path):
         [sys.executable, "-m", "qa", "serve", "--index-dir", str(seed_index.index.dir),
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path, env=env(QA_SERVER__UPLOAD_DIR=str(tmp_path / "uploads"),
-                              QA_SERVER__FEEDBACK_PATH=str(tmp_path / "feedback.jsonl")),
+                              QA_SERVER__FEEDBACK_PATH=str(tmp_path / "feedback.jsonl"),
+                              QA_LIMITS__EXTRACTIVE="1000/minute"),  # 8 clients on one address
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180

@@ -28,12 +28,21 @@ def article(aid: str, text: str, **meta):
 
 
 def assert_consistent(index: Index) -> None:
-    """Every FAISS id has its chunk row and every chunk row its vector."""
+    """Every FAISS id has its chunk row and every chunk row its vector; the same for sentences
+    (each has one id, one FTS row and one vector in the sentence file)."""
     with index.snapshot() as reader:
         faiss_ids = set(reader.vectors.ids().tolist())
         row_ids = {r[0] for r in reader.con.execute("SELECT id FROM chunks")}
         fts_ids = {r[0] for r in reader.con.execute("SELECT rowid FROM chunks_fts")}
+        sentences = {tuple(r) for r in reader.con.execute("SELECT article_id, idx FROM sentences")}
+        keyed = {tuple(r[1:]): r[0] for r in reader.con.execute(
+            "SELECT id, article_id, idx FROM sentence_ids")}
+        sentence_fts = {r[0] for r in reader.con.execute("SELECT rowid FROM sentences_fts")}
+        sentence_vectors = reader.sentence_vectors
+        sentence_faiss = set(sentence_vectors.ids().tolist()) if sentence_vectors else set()
     assert faiss_ids == row_ids == fts_ids
+    assert set(keyed) == sentences
+    assert set(keyed.values()) == sentence_fts == sentence_faiss
 
 
 def test_round_trip(seed_index) -> None:

@@ -1,123 +1,67 @@
-"""One process, two front doors: the HTTP JSON API under /api and the Gradio page at /.
+"""One process, several front doors: the HTTP JSON API under /api (``ui.api``, ``ui.admin``),
+/metrics, the reader's Gradio page at /, and, when admin keys are set, the admin's page at /admin.
 
-FastAPI routes are declared before Gradio is mounted at "/", so /api/* and /gradio.js are ours
-and everything else (the page, /gradio_api/* for gradio_client, /assets/*) is Gradio's.
+FastAPI routes are declared before Gradio is mounted, so /api/*, /metrics and /gradio.js are ours,
+/admin/* is the admin page's, and everything else (the page, /gradio_api/* for gradio_client,
+/assets/*) is the reader page's. ``ui.guard`` wraps every request (request id, headers, body
+limits, no tracebacks, access log, metrics).
 
-    GET  /api/health        index counts, model, answer modes
-    POST /api/ask           {"question", "history"?, "k"?, "filters"?, "mode"?} -> `qa ask --json` object
-    POST /api/ask/stream    the same, streamed: NDJSON {"type":"token","text"} ... {"type":"answer","answer"}
-                            (Server-Sent Events instead when the request accepts text/event-stream)
-    POST /api/feedback      {"answer": <answer object>, "vote": "up"|"down"} -> 204
-    GET  /gradio.js         Gradio's web-component loader, served from the installed package
+Who may write (``ui.access``): on a loopback address without keys, anyone (the page at / has
+"Add articles"); with admin keys, only a key holder (the API with ``Authorization: Bearer``, the
+page at /admin after logging in with a key); otherwise nobody. With reader keys, the page at /
+asks for a key too.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a server
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import FileResponse, Response
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
-from qa import Assistant, IndexStateError, QAError, Settings
+from qa import Assistant, Settings
 from ui import render
+from ui.admin import admin_routes
+from ui.api import error, reader_routes, too_many
 from ui.app import build_blocks
+from ui.guard import Guard, security_headers
+from ui.limits import RateLimited
+from ui.observe import setup_logging
 from ui.service import ChatService
+from ui.site import Site
 
 GRADIO_JS = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
+ADMIN_PATH = "/admin"
+MULTIPART_SLACK = 64 * 1024
+log = logging.getLogger("ui.server")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Message(_Strict):
-    role: Literal["user", "assistant"]
-    content: str
-
-
-class Filters(_Strict):
-    source: str | None = None
-    date_from: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    date_to: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-
-
-class AskRequest(_Strict):
-    question: str
-    history: list[Message] = Field(default_factory=list, max_length=100)
-    k: int | None = Field(None, ge=1, le=100)
-    filters: Filters | None = None
-    mode: Literal["extractive", "llm"] | None = None
-
-    def call_args(self) -> dict[str, Any]:
-        filters = self.filters.model_dump() if self.filters else None
-        return {"history": [m.model_dump() for m in self.history], "k": self.k,
-                "filters": filters if filters and any(filters.values()) else None, "mode": self.mode}
-
-
-class FeedbackRequest(_Strict):
-    answer: dict[str, Any]
-    vote: Literal["up", "down"]
-
-
-def _error(exc: QAError) -> JSONResponse:
-    status = 503 if isinstance(exc, IndexStateError) else 400
-    return JSONResponse({"error": str(exc)}, status_code=status)
-
-
-def _events(service: ChatService, req: AskRequest, sse: bool) -> Iterator[str]:
-    def line(obj: dict) -> str:
-        data = json.dumps(obj, ensure_ascii=False)
-        return f"event: {obj['type']}\ndata: {data}\n\n" if sse else data + "\n"
-
-    try:
-        for kind, value in service.stream(req.question, **req.call_args()):
-            if kind == "token":
-                yield line({"type": "token", "text": value})
-            elif kind == "answer":
-                yield line({"type": "answer", "answer": value.to_dict()})
-    except QAError as exc:
-        yield line({"type": "error", "error": str(exc)})
-
-
-def api_routes(app: FastAPI, service: ChatService) -> None:
-    # Plain `def` endpoints: FastAPI runs them in its thread pool, so a question never blocks the loop.
-    @app.get("/api/health")
-    def health() -> dict[str, Any]:
-        return service.health()
-
-    @app.post("/api/ask")
-    def ask(req: AskRequest) -> Any:
-        try:
-            return service.ask(req.question, **req.call_args()).to_dict()
-        except QAError as exc:
-            return _error(exc)
-
-    @app.post("/api/ask/stream")
-    def ask_stream(req: AskRequest, request: Request) -> Any:
-        try:
-            service.check(req.question)  # refuse before the stream starts: a plain 400
-        except QAError as exc:
-            return _error(exc)
-        sse = "text/event-stream" in request.headers.get("accept", "")
-        media = "text/event-stream" if sse else "application/x-ndjson"
-        return StreamingResponse(_events(service, req, sse), media_type=media,
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    @app.post("/api/feedback", status_code=204)
-    def feedback(req: FeedbackRequest) -> Response:
-        service.record_feedback(req.answer, req.vote)
-        return Response(status_code=204)
+def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
+    """The FastAPI app with the API routes and the Gradio pages mounted."""
+    site = Site.create(settings, ChatService(settings, assistant))
+    server = settings.server
+    app = FastAPI(title="qa: news question answering", version="1", docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json")
+    app.add_middleware(Guard, metrics=site.metrics, headers=security_headers(server.frame_ancestors),
+                       body_limit=_body_limit(settings), client_of=lambda scope: _scope_client(site, scope),
+                       refuse=lambda scope: _refusal(site, scope))
+    if server.allowed_origins:  # Gradio then defers to this one policy for its routes too
+        app.add_middleware(CORSMiddleware, allow_origins=server.allowed_origins, allow_credentials=True,
+                           allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
+    reader_routes(app, site)
+    admin_routes(app, site)
 
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:
@@ -125,26 +69,66 @@ def api_routes(app: FastAPI, service: ChatService) -> None:
         return FileResponse(GRADIO_JS, media_type="text/javascript",
                             headers={"Access-Control-Allow-Origin": "*"})
 
-
-def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
-    """The FastAPI app with the API routes and the Gradio page mounted at /."""
-    service = ChatService(settings, assistant)
-    server = settings.server
-    app = FastAPI(title="qa: news question answering", version="1", docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
-    if server.allowed_origins:  # Gradio then defers to this one policy for its routes too
-        app.add_middleware(CORSMiddleware, allow_origins=server.allowed_origins, allow_credentials=True,
-                           allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
-    api_routes(app, service)
-    blocks = build_blocks(service)
-    blocks.queue(default_concurrency_limit=2)
-    gr.mount_gradio_app(
-        app, blocks, path="/", root_path=server.root_path or None, css=render.CSS, js=render.JS,
-        max_file_size=int(server.max_upload_mb * 1024 * 1024), footer_links=["api"],
-        show_error=False, ssr_mode=False, mcp_server=False,
-    )
-    app.state.service = service
+    _mount_pages(app, site)
+    app.state.service = site.service
+    app.state.site = site
     return app
+
+
+def _mount_pages(app: FastAPI, site: Site) -> None:
+    server, access = site.settings.server, site.access
+    common: dict[str, Any] = {
+        "css": render.CSS, "js": render.JS, "max_file_size": int(server.max_upload_mb * 1024 * 1024),
+        "footer_links": ["api"], "show_error": False, "ssr_mode": False, "mcp_server": False}
+    if access.writes == "keys":
+        def is_admin(request: gr.Request) -> bool:  # the login cookie names the user; re-checked anyway
+            return getattr(request, "username", None) is not None
+
+        admin = build_blocks(site, writable=True, may_write=is_admin)
+        admin.queue(default_concurrency_limit=None)
+        gr.mount_gradio_app(app, admin, path=ADMIN_PATH,
+                            root_path=(server.root_path + ADMIN_PATH) if server.root_path else None,
+                            auth=lambda _user, key: access.check_password("admin", key),
+                            auth_message="Log in with an admin key as the password (any user name).",
+                            **common)
+    open_writes = access.writes == "open"
+    page = build_blocks(site, writable=open_writes, may_write=lambda _request: open_writes)
+    # Answers wait in ui.jobs' queue, in arrival order with API questions; Gradio need not hold them.
+    page.queue(default_concurrency_limit=None)
+    auth = (lambda _user, key: access.check_password("any", key)) if access.private else None
+    gr.mount_gradio_app(app, page, path="/", root_path=server.root_path or None, auth=auth,
+                        auth_message="This assistant is private: log in with your key as the password."
+                        if auth else None, **common)
+
+
+def _body_limit(settings: Settings) -> Callable[[str], int | None]:
+    json_limit = settings.server.max_body_kb * 1024
+    upload_limit = int(settings.server.max_upload_mb * 1024 * 1024) + MULTIPART_SLACK
+
+    def limit(path: str) -> int | None:
+        if path.startswith("/api/articles"):
+            return upload_limit
+        return json_limit if path.startswith("/api/") else None  # Gradio's routes have their own
+
+    return limit
+
+
+def _scope_client(site: Site, scope: Scope) -> str:
+    peer = scope.get("client")
+    return site.client(peer[0] if peer else None, Headers(scope=scope))
+
+
+def _refusal(site: Site, scope: Scope) -> Response | None:
+    """Requests refused before they reach a route."""
+    path, method = scope["path"], scope["method"]
+    if method == "POST" and path == "/gradio_api/upload" and site.access.writes != "open":
+        return error(403, "this page takes no uploads")  # the reader's page has no upload component
+    if method == "POST" and path.rstrip("/").endswith("/login"):
+        try:
+            site.spend("login", _scope_client(site, scope))
+        except RateLimited as exc:
+            return too_many(exc)
+    return None
 
 
 class _Server(uvicorn.Server):
@@ -164,14 +148,22 @@ def serve(settings: Settings, assistant: Assistant | None = None,
           on_ready: Callable[[str, float], None] | None = None) -> None:
     """Load the models, then serve until interrupted; ``on_ready(url, seconds)`` once listening."""
     started = time.perf_counter()
+    setup_logging(settings.server.log_format)
     app = create_app(settings, assistant)
     app.state.service.warm_up()
+    site: Site = app.state.site
     host, port = settings.server.host, settings.server.port
     url = f"http://{host}:{port}{settings.server.root_path}"
+    log.info("serving", extra={"url": url, "writes": site.access.writes, "private": site.access.private,
+                               "proxy_hops": settings.server.proxy_hops})
+    if site.access.writes == "off":
+        log.warning("adding articles is off: the server is not on loopback only and has no admin keys "
+                    "(access.admin_keys or access.admin_keys_file)")
 
     def ready() -> None:
         if on_ready:
             on_ready(url, time.perf_counter() - started)
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None,
+                            timeout_graceful_shutdown=3)
     _Server(config, ready).run()

@@ -170,7 +170,8 @@ class LLMAnswerer:
             reply, confidence = parse(raw), answer_confidence(raw, pieces)
             if policy.min_confidence is not None and (
                     not reply.answer_closed or _unsure(policy, confidence)):
-                continue  # held until the model's confidence in all of it is known
+                yield "working", None  # held until the model's confidence in all of it is known
+                continue
             cited = [texts[n - 1] for n in reply.sentences or () if 1 <= n <= len(texts)]
             visible = prefix_in(reply.answer.lstrip(), cited + texts)
             if visible and len(visible) > len(shown) and visible.startswith(shown):
@@ -178,6 +179,8 @@ class LLMAnswerer:
                     extra["first_token_ms"] = _ms(started)
                 yield "token", visible[len(shown):]
                 shown = visible
+            else:
+                yield "working", None
         confidence = answer_confidence(raw, pieces)
         extra.update(llm_text=raw, llm_ms=_ms(started), shown=shown,
                      confidence=None if confidence is None else round(confidence, 4))

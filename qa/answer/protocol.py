@@ -2,7 +2,9 @@
 
 An answerer turns a ``Question`` and its scored evidence sentences into events: any number of
 ``("token", str)`` (the answer as it is produced; joined, they are the answer text), optionally
-``("citation", Citation)`` when a marker resolves, and last exactly one ``("answer", Answer)``.
+``("citation", Citation)`` when a marker resolves, ``("working", None)`` while a model writes
+what is not shown yet (consumers ignore it; it lets one that stops listening stop the model at its
+next token), and last exactly one ``("answer", Answer)``.
 ``Assistant.ask`` and ``Assistant.stream`` both consume this one stream.
 """
 

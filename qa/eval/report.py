@@ -26,6 +26,7 @@ _ROWS: list[_Row] = [
     ("F1, answerable rows", lambda d: (d.get("answerable") or {}).get("f1"), "{:.1f}"),
     ("citation precision", lambda d: d.get("citation_precision"), "{:.1%}"),
     ("citation recall", lambda d: d.get("citation_recall"), "{:.1%}"),
+    ("short answer given (answered)", lambda d: d.get("short_answer_rate"), "{:.1%}"),
     ("abstained on unanswerable", lambda d: (d.get("abstention") or {}).get("recall"), "{:.1%}"),
     ("abstentions that were right", lambda d: (d.get("abstention") or {}).get("precision"), "{:.1%}"),
     ("abstained on answerable", lambda d: (d.get("abstention") or {}).get("false_rate"), "{:.1%}"),
@@ -139,6 +140,17 @@ def _markdown(result: EvalResult) -> str:
     for name, row in result.by_type.items():
         out.append(f"| {name} | {row['n']} | {_fmt(row['exact_match'], '{:.1f}')} | "
                    f"{_fmt(row['f1'], '{:.1f}')} | {_fmt(row['abstained'], '{:.0%}')} |")
+    out += ["", "## By expected answer type", "",
+            "Abstention precision: share of its abstentions that were on unanswerable questions; "
+            "recall: share of the unanswerable questions it abstained on.", "",
+            "| answer type | n | unanswerable | EM | F1 | abstained | abstention precision | "
+            "abstention recall |", "|---|---|---|---|---|---|---|---|"]
+    for name, row in (metrics.get("by_answer_type") or {}).items():
+        ab = row["abstention"]
+        out.append(f"| {name} | {row['n']} | {row['n_unanswerable']} | "
+                   f"{_fmt(row['exact_match'], '{:.1f}')} | {_fmt(row['f1'], '{:.1f}')} | "
+                   f"{row['abstained']} | {_fmt(ab['precision'], '{:.0%}')} | "
+                   f"{_fmt(ab['recall'], '{:.0%}')} |")
     out += ["", "## Questions it got wrong", "", *_misses(result)]
     if c.get("notes"):
         out += ["", "## Notes", "", *(f"- {note}" for note in c["notes"])]

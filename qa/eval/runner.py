@@ -12,6 +12,7 @@ the figures measure the system as users run it. The metrics themselves are pure 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import time
@@ -28,6 +29,7 @@ from qa.embeddings import Embedder, make_embedder
 from qa.errors import InputError
 from qa.eval import metrics as m
 from qa.ingest.readers import content_id
+from qa.question import analyze
 from qa.store.indexer import Progress, index_paths
 from qa.types import Answer
 
@@ -46,6 +48,8 @@ class EvalItem:
     article_text: str | None = None
     article_title: str | None = None
     type: str | None = None
+    as_of: dt.date | None = None  # the row's "as_of" or "question_date"; None: today
+    article_date: str | None = None  # publication date of article_text (YYYY-MM-DD)
 
     @property
     def answerable(self) -> bool:
@@ -68,16 +72,21 @@ class QuestionResult:
     latency_ms: float
     timings_ms: dict[str, float]
     removed_citations: list[Any] = field(default_factory=list)
+    short_answer: dict[str, Any] | None = None  # the answer's exact span, when it gave one
+    answer_type: str = "other"  # the expected answer type read from the question
 
     def to_dict(self) -> dict[str, Any]:
         """One line of the per-question JSONL."""
         return {
             "id": self.item.id,
             "type": self.item.type,
+            "as_of": self.item.as_of.isoformat() if self.item.as_of else None,
             "question": self.item.question,
             "gold": list(self.item.answers),
             "article_id": self.item.article_id,
             "answer": self.answer,
+            "short_answer": self.short_answer,
+            "answer_type": self.answer_type,
             "abstained": self.abstained,
             "citations": self.citations,
             "scores": {
@@ -142,7 +151,7 @@ def _parse_row(line: str, where: str, default_id: str) -> EvalItem:
         raise InputError(f"{where}: \"question\" must be a non-empty string")
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise InputError(f"{where}: \"answers\" must be a list of strings (empty: unanswerable)")
-    for key in ("id", "article_id", "article_text", "article_title", "type"):
+    for key in ("id", "article_id", "article_text", "article_title", "type", "article_date"):
         if row.get(key) is not None and not isinstance(row[key], str | int):
             raise InputError(f"{where}: \"{key}\" must be a string, got {row[key]!r}")
     article_text = row.get("article_text")
@@ -157,7 +166,21 @@ def _parse_row(line: str, where: str, default_id: str) -> EvalItem:
         article_text=None if article_text is None else str(article_text),
         article_title=_opt(row.get("article_title")),
         type=_opt(row.get("type")),
+        as_of=_row_date(row, where),
+        article_date=_opt(row.get("article_date")),
     )
+
+
+def _row_date(row: dict, where: str) -> dt.date | None:
+    """The date a row's question is asked on: "as_of" or "question_date" (YYYY-MM-DD)."""
+    key = "as_of" if row.get("as_of") not in (None, "") else "question_date"
+    value = row.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InputError(f"{where}: \"{key}\" must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def _opt(value: object) -> str | None:
@@ -233,8 +256,11 @@ class _Run:
         for item in items:
             assert item.article_id is not None and item.article_text is not None
             # a title is always given: without one the reader takes the first line as headline
-            articles.setdefault(item.article_id, {"id": item.article_id, "text": item.article_text,
-                                                  "title": item.article_title or item.article_id})
+            article = {"id": item.article_id, "text": item.article_text,
+                       "title": item.article_title or item.article_id}
+            if item.article_date:
+                article["date"] = item.article_date
+            articles.setdefault(item.article_id, article)
         source = tmp / "articles.jsonl"
         source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles.values()),
                           encoding="utf-8")
@@ -264,7 +290,7 @@ class _Run:
             for pos in positions:
                 item = self.items[pos]
                 started = time.perf_counter()
-                answer = assistant.ask(item.question, k=self.k, mode=self.mode)
+                answer = assistant.ask(item.question, k=self.k, mode=self.mode, as_of=item.as_of)
                 elapsed = time.perf_counter() - started
                 self.answer_seconds += elapsed
                 self.results[pos] = score_question(item, answer, elapsed * 1000.0)
@@ -275,8 +301,17 @@ class _Run:
 
 
 def score_question(item: EvalItem, answer: Answer, latency_ms: float) -> QuestionResult:
-    """Score one answer against its row (pure: no index, no model)."""
-    prediction = "" if answer.abstained else m.strip_citation_markers(answer.text)
+    """Score one answer against its row (pure: no index, no model).
+
+    EM and F1 read the short answer when there is one (the exact span), else the answer text
+    without its markers.
+    """
+    if answer.abstained:
+        prediction = ""
+    elif answer.short_answer is not None:
+        prediction = answer.short_answer.text
+    else:
+        prediction = m.strip_citation_markers(answer.text)
     citations = [
         {"n": c.n, "article_id": c.article_id, "sentence": c.sentence, "start": c.start, "end": c.end,
          "is_caption": c.is_caption, "contains_answer": m.contains_answer(c.sentence, item.answers)}
@@ -294,6 +329,8 @@ def score_question(item: EvalItem, answer: Answer, latency_ms: float) -> Questio
         exact_match=m.exact_match(prediction, item.answers), f1=m.f1(prediction, item.answers),
         citations=citations, retrieved=retrieved, first_relevant_rank=rank, latency_ms=latency_ms,
         timings_ms=dict(answer.timings_ms), removed_citations=list(removed),
+        short_answer=answer.short_answer.to_dict() if answer.short_answer else None,
+        answer_type=analyze(item.question).answer_type,
     )
 
 
@@ -321,6 +358,9 @@ def aggregate(questions: Sequence[QuestionResult], k: int, answer_seconds: float
         "citation_precision": _round(m.citation_precision(cited)),
         "citation_recall": _round(m.citation_recall(cited)),
         "citations_per_answer": _round(m.mean([len(q.citations) for q in questions if not q.abstained])),
+        "short_answer_rate": _round(m.mean([float(q.short_answer is not None)
+                                            for q in questions if not q.abstained])),
+        "by_answer_type": by_answer_type(questions),
         "removed_citations": sum(len(q.removed_citations) for q in questions),
         "k": k,
         "retrieval_recall_at_k": _round(m.recall_at_k(ranks, k)),
@@ -346,6 +386,23 @@ def by_type(questions: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
     }
 
 
+def by_answer_type(questions: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
+    """Per expected answer type (``Question.answer_type``): EM, F1, and abstention precision and
+    recall (is abstaining right for this kind of question?)."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for q in questions:
+        groups.setdefault(q.answer_type, []).append(q)
+    out = {}
+    for name, qs in sorted(groups.items()):
+        scores = m.abstention_scores([q.abstained for q in qs], [q.item.answerable for q in qs])
+        out[name] = {"n": len(qs), "n_unanswerable": sum(not q.item.answerable for q in qs),
+                     "exact_match": _pct(m.mean([q.exact_match for q in qs])),
+                     "f1": _pct(m.mean([q.f1 for q in qs])),
+                     "abstained": sum(q.abstained for q in qs),
+                     "abstention": {key: _round(v) for key, v in scores.items()}}
+    return out
+
+
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(100.0 * value, 2)
 
@@ -361,6 +418,7 @@ def _config(dataset: Path | Sequence[EvalItem], settings: Settings, mode: str, k
         "mode": mode,
         "k": k,
         "embedding_model": embedder.name,
+        "encoder_variant": embedder.variant,
         "chunking": settings.chunking.model_dump(),
         "answer": settings.answer.model_dump(exclude={"mode", "max_question_chars"}),
         "indexes": run.indexes,

@@ -8,6 +8,10 @@ Readers run inside a read transaction (a WAL snapshot) and use the FAISS generat
 names, so they see the old index or the new one, never half of each. A snapshot is re-entrant
 within a thread, so that one question's retrieval and evidence come from the same snapshot.
 
+Sentences get the same treatment (``index.sentence_search``): a second file,
+``sentences.<generation>.faiss``, over the stored sentence vectors, and an FTS5 table of sentences,
+switched in by the same commit; so retrieval can find the best sentences directly, beside chunks.
+
 The FAISS file's size and CRC-32 are committed with its name and checked before FAISS reads it
 (see ``vectors``). SQLite corruption found while reading becomes an IndexStateError naming the
 database and the command that rebuilds it, never a traceback from deep inside a query.
@@ -19,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,31 +31,29 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import sqlite as store
+from qa.store import stories
+from qa.store.protocol import PreparedArticle
+from qa.store.reader import Reader
 from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
-from qa.types import Article, Chunk, Sentence
 
 DB_NAME = "qa.sqlite"
-
-
-@dataclass(frozen=True)
-class PreparedArticle:
-    """An article with everything computed, ready to be written in one go."""
-
-    article: Article
-    sentences: Sequence[Sentence]
-    sentence_vectors: np.ndarray
-    chunks: Sequence[Chunk]
-    chunk_vectors: np.ndarray
+CHUNKS, SENTENCES = "", "sentence_"  # the meta key prefixes of the two vector files
+_FILE_STEM = {CHUNKS: "vectors", SENTENCES: "sentences"}
 
 
 class Index:
+    """The embedded store (``Store`` protocol): SQLite + FAISS in one folder."""
+
+    backend = "sqlite"
+
     def __init__(self, directory: Path, settings: Settings) -> None:
         self.dir = directory
         self.settings = settings
         self._local = threading.local()
-        self._vectors: tuple[str, VectorIndex] | None = None
+        self._vectors: dict[str, tuple[str, VectorIndex]] = {}  # prefix -> (file, index)
         self._vectors_lock = threading.Lock()
+        self._writer_variant: str | None = None
 
     # ------------------------------------------------------------ opening
 
@@ -70,17 +72,23 @@ class Index:
         return index
 
     @classmethod
-    def open_for_writing(cls, settings: Settings, model: str, dim: int) -> Index:
-        """Open or create an index whose vectors come from ``model``."""
+    def open_for_writing(cls, settings: Settings, model: str, dim: int, *, variant: str) -> Index:
+        """Open or create an index whose vectors come from ``model`` run as ``variant``.
+
+        Another variant of the same model may add to an index written by one (and questions may
+        be encoded by any): each variant's vectors are within cosine 0.99 of fp32's, so they
+        share one space. The variants that wrote are recorded (``encoder_variant``), not checked.
+        """
         directory = Path(settings.index.dir)
         recover_interrupted_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, settings)
+        index._writer_variant = variant
         con = index._con(create=True)
         meta = store.get_meta(con)
         wanted = index._build_meta(model, dim)
         if not meta.get("model"):
-            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": ""})
+            store.set_meta(con, {**wanted, "generation": "0", "faiss_file": "", **stories.fresh_meta()})
         else:
             index._check_same_build(meta, wanted)
         return index
@@ -161,9 +169,10 @@ class Index:
                 con.execute("BEGIN")
                 meta = store.get_meta(con)
                 vectors = self._vectors_for(meta)
-            except FileNotFoundError:
+                sentence_vectors = self._vectors_for(meta, SENTENCES) if _has_sentences(meta) else None
+            except FileNotFoundError as exc:
                 _rollback(con)
-                name = meta.get("faiss_file", "")
+                name = Path(exc.filename or "").name
                 if name == missing:  # the committed file itself is gone, not just replaced
                     raise IndexStateError(
                         f"{self.dir / name}: vector file is missing; rebuild it with: "
@@ -175,7 +184,7 @@ class Index:
                 if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
                     raise self._database_error(exc) from None
                 raise
-            self._local.reader = Reader(con, vectors)
+            self._local.reader = Reader(con, vectors, sentence_vectors)
             try:
                 with self._database_errors():
                     yield self._local.reader
@@ -190,32 +199,36 @@ class Index:
             f"{self.dir / DB_NAME}: the index database is damaged ({exc}); rebuild with: "
             f"qa index PATH --rebuild --index-dir {self.dir}")
 
-    def _vectors_for(self, meta: dict[str, str]) -> VectorIndex:
-        name = meta.get("faiss_file", "")
+    def _vectors_for(self, meta: dict[str, str], prefix: str = CHUNKS) -> VectorIndex:
+        name = meta.get(prefix + "faiss_file", "")
         with self._vectors_lock:
-            if self._vectors is not None and self._vectors[0] == name:
-                return self._vectors[1]
+            cached = self._vectors.get(prefix)
+            if cached is not None and cached[0] == name:
+                return cached[1]
             dim = int(meta["dim"])
             if not name:
                 vectors = VectorIndex.empty(dim)
             else:
-                vectors = VectorIndex.load(self.dir / name, dim, _stamp(meta))
-            self._vectors = (name, vectors)
+                vectors = VectorIndex.load(self.dir / name, dim, _stamp(meta, prefix))
+            self._vectors[prefix] = (name, vectors)
             return vectors
 
     def info(self) -> dict:
         meta = self.meta()
         with self.snapshot() as reader:
-            counts = store.counts(reader.con)
+            counts = {**store.counts(reader.con), **stories.story_counts(reader.con)}
             vector_count = reader.vectors.size
             approximate = reader.vectors.is_approximate
+            sentence_vectors = reader.sentence_vectors.size if reader.sentence_vectors else 0
         size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
         return {
             "index_dir": str(self.dir),
             **counts,
             "vectors": vector_count,
+            "sentence_vectors": sentence_vectors,
             "vector_index": "HNSW (approximate)" if approximate else "flat (exact)",
             "embedding_model": meta.get("model"),
+            "encoder_variant": meta.get("encoder_variant") or "fp32",  # fp32 before it was recorded
             "dimensions": int(meta.get("dim", 0)),
             "chunk_sentences": int(meta.get("chunk_sentences", 0)),
             "chunk_overlap": int(meta.get("chunk_overlap", 0)),
@@ -223,10 +236,34 @@ class Index:
         }
 
     def articles(self) -> list[dict]:
-        """id, title, date and source of every stored article (for listings and filters)."""
+        """id, title, date, source and story of every stored article (for listings and filters)."""
         with self.snapshot() as reader:
             rows = store.list_articles(reader.con)
-        return [dict(zip(("id", "title", "date", "source"), row, strict=True)) for row in rows]
+            story = stories.stories_of(reader.con, [row[0] for row in rows])
+        keys = ("id", "title", "date", "source")
+        return [{**dict(zip(keys, row, strict=True)), "story": story[row[0]]} for row in rows]
+
+    def stories(self) -> dict[str, list[str]]:
+        """Every story with more than one article: story id -> member ids, in indexing order."""
+        with self.snapshot() as reader:
+            return stories.grouped(reader.con)
+
+    def group_missing(self) -> int:
+        """Group the articles that have no story yet (an index written before grouping existed,
+        or with ``index.group_copies`` off, or by an older signature version); returns how many.
+        A no-op when grouping is off."""
+        if not self.settings.index.group_copies:
+            return 0
+        con = self._con()
+        store.create_tables(con)  # an index written before grouping existed has no copies tables
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            count = stories.group_missing(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return count
 
     # ------------------------------------------------------------ writing
 
@@ -234,77 +271,135 @@ class Index:
         """Replace/insert ``prepared`` and delete ``remove`` in one atomic step."""
         con = self._con()
         con.execute("BEGIN IMMEDIATE")  # one writer at a time
-        new_file: Path | None = None
+        new_files: list[Path] = []
         try:
             meta = store.get_meta(con)
-            self._remove_orphans(meta.get("faiss_file", ""))
-            removed: list[int] = []
-            added_ids: list[int] = []
-            added_vectors: list[np.ndarray] = []
+            self._remove_orphans(meta)
+            sentences = self._sentence_switch(con, meta)
+            chunk_delta, sentence_delta = _Delta(), _Delta()
+            grouping = stories.WriteStories(con, self.settings.index.group_copies)
             for article_id in remove:
-                removed += store.delete_article(con, article_id)
+                grouping.leaving(article_id)
+                sentence_delta.removed += store.unindex_sentences(con, article_id)
+                chunk_delta.removed += store.delete_article(con, article_id)
             for item in prepared:
-                removed += store.delete_article(con, item.article.id)
-                added_ids += store.insert_article(
+                grouping.leaving(item.article.id)
+                sentence_delta.removed += store.unindex_sentences(con, item.article.id)
+                chunk_delta.removed += store.delete_article(con, item.article.id)
+                chunk_delta.add(store.insert_article(
                     con, item.article, item.sentences, item.sentence_vectors,
                     item.chunks, item.chunk_vectors,
-                )
-                added_vectors.append(item.chunk_vectors)
-            vectors = self._next_vectors(con, meta, removed, added_ids, added_vectors)
+                ), item.chunk_vectors)
+                if sentences != "off":
+                    sentence_delta.add(store.index_sentences(con, item.article, item.sentences),
+                                       item.sentence_vectors)
+                grouping.joining(item.article)
+            grouping.regroup()
             generation = int(meta.get("generation", "0")) + 1
-            new_file = self.dir / f"vectors.{generation:06d}.faiss"
-            stamp = vectors.save(new_file)
-            store.set_meta(con, _file_meta(generation, new_file, stamp))
+            updates = self._save(con, meta, CHUNKS, generation, chunk_delta, new_files)
+            if sentences != "off":
+                updates |= self._save(con, meta, SENTENCES, generation, sentence_delta, new_files,
+                                      rebuild=sentences == "fill")
+            store.set_meta(con, updates | self._variant_meta(meta, bool(prepared)))
             pause_at("commit")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
-            if new_file is not None:
-                new_file.unlink(missing_ok=True)
+            for path in new_files:
+                path.unlink(missing_ok=True)
             raise
-        old = meta.get("faiss_file")
-        if old:
-            (self.dir / old).unlink(missing_ok=True)
+        for prefix in (CHUNKS, SENTENCES):
+            old = meta.get(prefix + "faiss_file")
+            if old:
+                (self.dir / old).unlink(missing_ok=True)
 
-    def _next_vectors(self, con, meta, removed, added_ids, added_vectors) -> VectorIndex:
+    def _sentence_switch(self, con: sqlite3.Connection, meta: dict[str, str]) -> str:
+        """"on" (kept up to date), "fill" (switched on now: index every stored sentence) or
+        "off" (switched off: forget the sentence index)."""
+        if not self.settings.index.sentence_search:
+            if meta.get("sentence_search") == "on":
+                con.execute("DELETE FROM sentences_fts")
+                con.execute("DELETE FROM sentence_ids")
+            store.set_meta(con, {"sentence_search": "off", "sentence_faiss_file": ""})
+            return "off"
+        if meta.get("sentence_search") == "on":
+            return "on"
+        store.index_all_sentences(con)
+        store.set_meta(con, {"sentence_search": "on"})
+        return "fill"
+
+    def _save(self, con, meta, prefix: str, generation: int, delta: _Delta, new_files: list[Path],
+              rebuild: bool = False) -> dict[str, str]:
+        """Write the next vector file of one kind; return the meta rows that name it."""
+        vectors = self._next_vectors(con, meta, prefix, delta, rebuild)
+        path = self.dir / f"{_FILE_STEM[prefix]}.{generation:06d}.faiss"
+        new_files.append(path)
+        return _file_meta(generation, path, vectors.save(path), prefix)
+
+    def _next_vectors(self, con, meta, prefix: str, delta: _Delta, rebuild: bool) -> VectorIndex:
         dim = int(meta["dim"])
-        total = store.counts(con)["chunks"]
-        current = self._vectors_for(meta) if meta.get("faiss_file") else VectorIndex.empty(dim)
+        kind = "chunks" if prefix == CHUNKS else "sentence_ids"
+        total = store.count_rows(con, kind)
+        current = (self._vectors_for(meta, prefix) if meta.get(prefix + "faiss_file")
+                   else VectorIndex.empty(dim))
         grows_past_threshold = total > self.settings.index.approximate_above and not current.is_approximate
-        if (removed and current.is_approximate) or grows_past_threshold:
-            ids, vectors = store.all_chunk_vectors(con, dim)  # HNSW cannot delete: rebuild
-            return VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
+        if rebuild or (delta.removed and current.is_approximate) or grows_past_threshold:
+            return self._build(con, prefix, dim)  # HNSW cannot delete: rebuild
         updated = current.copy()
-        updated.remove(np.asarray(removed, dtype=np.int64))
-        if added_ids:
-            updated.add(np.asarray(added_ids, dtype=np.int64), np.vstack(added_vectors))
+        updated.remove(np.asarray(delta.removed, dtype=np.int64))
+        if delta.ids:
+            updated.add(np.asarray(delta.ids, dtype=np.int64), np.vstack(delta.vectors))
         return updated
 
+    def _build(self, con: sqlite3.Connection, prefix: str, dim: int) -> VectorIndex:
+        load = store.all_chunk_vectors if prefix == CHUNKS else store.all_sentence_vectors
+        ids, vectors = load(con, dim)
+        return VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
+
+    def _variant_meta(self, meta: dict[str, str], adds: bool) -> dict[str, str]:
+        """The recorded variants, with this writer's added when it adds vectors."""
+        recorded = [v for v in meta.get("encoder_variant", "").split(",") if v]
+        if not adds or self._writer_variant is None or self._writer_variant in recorded:
+            return {}
+        if not recorded and meta.get(CHUNKS + "faiss_file"):
+            recorded = ["fp32"]  # vectors written before variants were recorded
+        return {"encoder_variant": ",".join([*recorded, self._writer_variant])}
+
     def rebuild_vectors(self) -> int:
-        """Rebuild the FAISS file from the vectors stored in SQLite (after corruption)."""
+        """Rebuild the FAISS files from the vectors stored in SQLite (after corruption); switches
+        sentence search on or off as the settings say."""
         con = self._con()
+        store.create_tables(con)  # an index from before sentence search gains its tables
         con.execute("BEGIN IMMEDIATE")
+        new_files: list[Path] = []
         try:
             meta = store.get_meta(con)
             dim = int(meta["dim"])
-            ids, vectors = store.all_chunk_vectors(con, dim)
-            rebuilt = VectorIndex.build(ids, vectors, dim, self.settings.index.approximate_above)
             generation = int(meta.get("generation", "0")) + 1
+            rebuilt = self._build(con, CHUNKS, dim)
             path = self.dir / f"vectors.{generation:06d}.faiss"
-            stamp = rebuilt.save(path)
-            store.set_meta(con, _file_meta(generation, path, stamp))
+            new_files.append(path)
+            updates = _file_meta(generation, path, rebuilt.save(path))
+            if self._sentence_switch(con, meta) != "off":
+                updates |= self._save(con, meta, SENTENCES, generation, _Delta(), new_files,
+                                      rebuild=True)
+            store.set_meta(con, updates)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
+            for new in new_files:
+                new.unlink(missing_ok=True)
             raise
-        self._remove_orphans(path.name)
+        self._remove_orphans(store.get_meta(con))
         return rebuilt.size
 
-    def _remove_orphans(self, current: str) -> None:
+    def _remove_orphans(self, meta: dict[str, str]) -> None:
         """Vector files left by an interrupted writer. Called only while holding the write lock."""
-        for path in self.dir.glob("vectors.*.faiss*"):
-            if path.name != current:
-                path.unlink(missing_ok=True)
+        current = {meta.get(prefix + "faiss_file") for prefix in (CHUNKS, SENTENCES)}
+        for stem in _FILE_STEM.values():
+            for path in self.dir.glob(f"{stem}.*.faiss*"):
+                if path.name not in current:
+                    path.unlink(missing_ok=True)
 
     def content_hashes(self) -> dict[str, str]:
         with self._database_errors():
@@ -317,16 +412,34 @@ class Index:
             self._local.con = None
 
 
-def _file_meta(generation: int, path: Path, stamp: FileStamp) -> dict[str, str]:
-    return {"generation": str(generation), "faiss_file": path.name,
-            "faiss_bytes": str(stamp.size), "faiss_crc32": str(stamp.crc32)}
+@dataclass
+class _Delta:
+    """What one write changes in one vector file."""
+
+    removed: list[int] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, ids: list[int], vectors: np.ndarray) -> None:
+        self.ids += ids
+        if ids:
+            self.vectors.append(vectors)
 
 
-def _stamp(meta: dict[str, str]) -> FileStamp | None:
+def _file_meta(generation: int, path: Path, stamp: FileStamp, prefix: str = CHUNKS) -> dict[str, str]:
+    return {"generation": str(generation), prefix + "faiss_file": path.name,
+            prefix + "faiss_bytes": str(stamp.size), prefix + "faiss_crc32": str(stamp.crc32)}
+
+
+def _stamp(meta: dict[str, str], prefix: str = CHUNKS) -> FileStamp | None:
     """The recorded size and checksum (indexes written before they were recorded have none)."""
-    if not meta.get("faiss_bytes") or not meta.get("faiss_crc32"):
+    if not meta.get(prefix + "faiss_bytes") or not meta.get(prefix + "faiss_crc32"):
         return None
-    return FileStamp(int(meta["faiss_bytes"]), int(meta["faiss_crc32"]))
+    return FileStamp(int(meta[prefix + "faiss_bytes"]), int(meta[prefix + "faiss_crc32"]))
+
+
+def _has_sentences(meta: dict[str, str]) -> bool:
+    return meta.get("sentence_search") == "on" and bool(meta.get("sentence_faiss_file"))
 
 
 def _rollback(con: sqlite3.Connection) -> None:
@@ -351,27 +464,3 @@ def recover_interrupted_swap(directory: Path) -> None:
             old.rename(directory)
         except OSError:
             pass  # another process recovered it first, or the folder is in use: leave it
-
-
-@dataclass
-class Reader:
-    """What a snapshot offers: the connection (inside its read transaction) and the vectors."""
-
-    con: sqlite3.Connection
-    vectors: VectorIndex
-
-    def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
-        allowed = store.filtered_chunk_ids(self.con, filters)
-        return [cid for cid, _ in self.vectors.search(query, n, allowed)]
-
-    def lexical(self, query: str, n: int, filters: dict | None) -> list[int]:
-        return store.lexical_search(self.con, query, n, filters)
-
-    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        return store.get_chunks(self.con, ids)
-
-    def article(self, article_id: str) -> Article | None:
-        return store.get_article(self.con, article_id)
-
-    def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
-        return store.get_sentences(self.con, article, first, last)

@@ -25,7 +25,8 @@ from qa.errors import InputError, QAError
 from qa.ingest.chunking import article_sentences, make_chunks
 from qa.ingest.readers import iter_files, read_articles
 from qa.store import sqlite as store
-from qa.store.index import Index, PreparedArticle, recover_interrupted_swap
+from qa.store.index import recover_interrupted_swap
+from qa.store.protocol import PreparedArticle, describe, open_store, open_store_for_writing
 from qa.testhooks import pause_at
 from qa.types import Article
 
@@ -94,36 +95,57 @@ def index_articles(
     """Index already-read articles (the UI's paste box and the eval runner use this)."""
     report = report or IndexReport()
     started = time.perf_counter()
-    todo = _select_new(list(articles), settings, report)
+    todo = select_new(list(articles), settings, report)
+    if not todo:
+        _group_missing(settings)
     if todo:
         embedder = embedder or make_embedder(settings.embedding)
-        index = Index.open_for_writing(settings, embedder.name, embedder.dim)
+        index = open_store_for_writing(settings, embedder.name, embedder.dim, variant=embedder.variant)
+        index.group_missing()  # an older index first catches up, so new articles join its stories
         state = Progress(articles_total=len(todo))
-        for batch in _batches(todo, settings.index.commit_every):
-            prepared = [_prepare(a, settings) for a in batch]
-            _embed(prepared, embedder, state, progress)
-            index.write([p.finish() for p in prepared])
-            for item in prepared:
-                report.indexed.append(item.article.id)
-                report.sentences += len(item.sentences)
-                report.chunks += len(item.chunks)
-            state.articles += len(batch)
-            if progress:
-                progress(state)
-        index.close()
+        try:
+            for batch in _batches(todo, settings.index.commit_every):
+                prepared = prepare_articles(batch, settings, embedder, state, progress)
+                index.write(prepared)
+                record_written(report, prepared)
+                state.articles += len(batch)
+                if progress:
+                    progress(state)
+        finally:
+            index.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
+def record_written(report: IndexReport, prepared: Sequence) -> None:
+    for item in prepared:
+        report.indexed.append(item.article.id)
+        report.sentences += len(item.sentences)
+        report.chunks += len(item.chunks)
+
+
+def _group_missing(settings: Settings) -> None:
+    """Group an existing index's ungrouped articles even when nothing new is indexed."""
+    with contextlib.suppress(QAError):
+        index = open_store(settings)
+        try:
+            index.group_missing()
+        finally:
+            index.close()
+
+
 def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:
     """Delete articles (rows and vectors) by id; unknown ids are an error, nothing is removed."""
-    index = Index.open(settings)
-    known = index.content_hashes()
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise InputError(f"no article with id {unknown[0]!r} in {index.dir}/ (see: qa info --articles)")
-    index.write([], remove=list(ids))
-    index.close()
+    index = open_store(settings)
+    try:
+        known = index.content_hashes()
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InputError(f"no article with id {unknown[0]!r} in {describe(settings)} "
+                             "(see: qa info --articles)")
+        index.write([], remove=list(ids))
+    finally:
+        index.close()
     return list(ids)
 
 
@@ -132,20 +154,42 @@ def remove_articles(ids: Sequence[str], settings: Settings) -> list[str]:
 
 def _read_all(paths: Sequence[Path], settings: Settings, report: IndexReport) -> Iterator[Article]:
     for path in iter_files(paths):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                yield from read_articles(path, settings.index.max_file_mb, settings.index.max_article_chars)
-            except (InputError, OSError) as exc:
-                report.errors.append(str(exc) if isinstance(exc, QAError) else f"{path}: {exc}")
-        report.errors.extend(str(w.message) for w in caught)
+        articles, errors = read_file(path, settings)
+        report.errors.extend(errors)
+        yield from articles
 
 
-def _select_new(articles: list[Article], settings: Settings, report: IndexReport) -> list[Article]:
+def read_file(path: Path, settings: Settings) -> tuple[list[Article], list[str]]:
+    """The articles of one file (read and cleaned), and its problems as one line each; the
+    articles read before a problem are kept."""
+    articles: list[Article] = []
+    errors: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for article in read_articles(path, settings.index.max_file_mb, settings.index.max_article_chars):
+                articles.append(article)
+        except (InputError, OSError) as exc:
+            errors.append(str(exc) if isinstance(exc, QAError) else f"{path}: {exc}")
+    errors.extend(str(w.message) for w in caught)
+    return articles, errors
+
+
+def stored_hashes(settings: Settings) -> dict[str, str]:
+    """article id -> content hash of what the index holds ({} when there is no index yet)."""
+    try:
+        index = open_store(settings)
+    except QAError:
+        return {}
+    try:
+        return index.content_hashes()
+    finally:
+        index.close()
+
+
+def select_new(articles: list[Article], settings: Settings, report: IndexReport) -> list[Article]:
     """Drop articles already stored unchanged, and repeats of the same text under another id."""
-    stored: dict[str, str] = {}
-    with contextlib.suppress(QAError):  # no index yet: everything is new
-        stored = Index.open(settings).content_hashes()
+    stored = stored_hashes(settings)
     by_hash = {h: i for i, h in stored.items()}
     chosen: dict[str, Article] = {}
     for article in articles:
@@ -176,6 +220,15 @@ class _Pending:
         assert self.sentence_vectors is not None
         return PreparedArticle(self.article, self.sentences, self.sentence_vectors, self.chunks,
                                chunk_vectors(self.chunks, self.sentence_vectors))
+
+
+def prepare_articles(articles: Sequence[Article], settings: Settings, embedder: Embedder,
+                     state: Progress | None = None,
+                     progress: ProgressCallback | None = None) -> list[PreparedArticle]:
+    """Split, chunk and embed articles: everything a store needs to write them."""
+    pending = [_prepare(a, settings) for a in articles]
+    _embed(pending, embedder, state or Progress(), progress)
+    return [p.finish() for p in pending]
 
 
 def _prepare(article: Article, settings: Settings) -> _Pending:
@@ -216,6 +269,11 @@ def chunk_vectors(chunks: Sequence, sentence_vectors: np.ndarray) -> np.ndarray:
 
 def _rebuild(articles, settings, embedder, progress, report) -> IndexReport:
     """Build into a sibling folder, then swap: the old index stays usable until the swap."""
+    if settings.store.backend == "postgres":
+        from qa.store.postgres import rebuild_schema
+
+        with rebuild_schema(settings) as staged:
+            return index_articles(articles, staged, embedder=embedder, progress=progress, report=report)
     target = Path(settings.index.dir)
     recover_interrupted_swap(target)
     fresh = target.with_name(target.name + ".rebuild")

@@ -12,11 +12,12 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from qa.store import stories
+from qa.store.protocol import StoredSentence
 from qa.text import STOPWORDS
 from qa.types import Article, Chunk, Sentence
 
@@ -40,14 +41,26 @@ CREATE TABLE IF NOT EXISTS chunks(
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS sentence_ids(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, idx INTEGER NOT NULL,
+    UNIQUE(article_id, idx),
+    FOREIGN KEY(article_id, idx) REFERENCES sentences(article_id, idx) ON DELETE CASCADE);
+CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
+    text, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS copies(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL UNIQUE REFERENCES articles(id) ON DELETE CASCADE,
+    story_id TEXT NOT NULL, shingles INTEGER NOT NULL, signature BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS copies_story ON copies(story_id);
+CREATE TABLE IF NOT EXISTS copy_bands(
+    key INTEGER NOT NULL, seq INTEGER NOT NULL REFERENCES copies(seq) ON DELETE CASCADE,
+    PRIMARY KEY(key, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copy_bands_seq ON copy_bands(seq);
 """
-
-
-
-@dataclass(frozen=True)
-class StoredSentence:
-    sentence: Sentence
-    vector: np.ndarray
+# sentence_ids gives each sentence a stable integer id (the FAISS id of its vector in the
+# sentence index, and the rowid of its sentences_fts row). The table was added after the first
+# release: an older index gets it, filled, on its next write (see ``index_all_sentences``).
+# copies/copy_bands: wire copies grouped into stories (qa.store.stories, qa.ingest.copies).
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -56,8 +69,14 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     con.execute("PRAGMA busy_timeout=60000")
     if create:
         con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(_SCHEMA)
+        create_tables(con)
     return con
+
+
+def create_tables(con: sqlite3.Connection) -> None:
+    """Create what is missing (every statement is IF NOT EXISTS; outside a transaction:
+    executescript commits)."""
+    con.executescript(_SCHEMA)
 
 
 def get_meta(con: sqlite3.Connection) -> dict[str, str]:
@@ -124,6 +143,37 @@ def insert_article(
     return ids
 
 
+def index_sentences(con: sqlite3.Connection, article: Article,
+                    sentences: Sequence[Sentence]) -> list[int]:
+    """Give an article's (already inserted) sentences ids and FTS rows; return the ids."""
+    ids = []
+    for s in sentences:
+        cur = con.execute("INSERT INTO sentence_ids(article_id, idx) VALUES(?, ?)", (article.id, s.idx))
+        sentence_id = int(cur.lastrowid or 0)
+        con.execute("INSERT INTO sentences_fts(rowid, text) VALUES(?, ?)", (sentence_id, s.text))
+        ids.append(sentence_id)
+    return ids
+
+
+def unindex_sentences(con: sqlite3.Connection, article_id: str) -> list[int]:
+    """Remove an article's sentence FTS rows (its ids go with its sentences); return the ids."""
+    ids = [r[0] for r in con.execute("SELECT id FROM sentence_ids WHERE article_id=?", (article_id,))]
+    con.executemany("DELETE FROM sentences_fts WHERE rowid=?", [(i,) for i in ids])
+    return ids
+
+
+def index_all_sentences(con: sqlite3.Connection) -> None:
+    """Fill sentence_ids and sentences_fts for every stored sentence that has no id yet."""
+    rows = con.execute(
+        "SELECT s.article_id, s.idx, substr(a.text, s.start_char + 1, s.end_char - s.start_char)"
+        " FROM sentences s JOIN articles a ON a.id = s.article_id"
+        " LEFT JOIN sentence_ids i ON i.article_id = s.article_id AND i.idx = s.idx"
+        " WHERE i.id IS NULL ORDER BY s.article_id, s.idx").fetchall()
+    for article_id, idx, text in rows:
+        cur = con.execute("INSERT INTO sentence_ids(article_id, idx) VALUES(?, ?)", (article_id, idx))
+        con.execute("INSERT INTO sentences_fts(rowid, text) VALUES(?, ?)", (cur.lastrowid, text))
+
+
 def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
@@ -145,7 +195,7 @@ def get_article(con: sqlite3.Connection, article_id: str) -> Article | None:
     aid, title, text, date, source, url, path, captions = row
     spans = tuple((int(s), int(e)) for s, e in json.loads(captions))
     return Article(id=aid, title=title, text=text, date=date, source=source, url=url, path=path,
-                   captions=spans)
+                   captions=spans, story_id=stories.stories_of(con, [aid])[aid])
 
 
 def list_articles(con: sqlite3.Connection) -> list[tuple[str, str, str | None, str | None]]:
@@ -189,6 +239,43 @@ def all_chunk_vectors(con: sqlite3.Connection, dim: int) -> tuple[np.ndarray, np
     return ids, vectors
 
 
+def all_sentence_vectors(con: sqlite3.Connection, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = con.execute("SELECT i.id, s.vector FROM sentence_ids i JOIN sentences s"
+                       " ON s.article_id = i.article_id AND s.idx = i.idx ORDER BY i.id").fetchall()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+    return ids, vectors
+
+
+def sentence_places(con: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
+    """sentence id -> (article id, sentence index, the chunk that holds it most centrally)."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = con.execute(
+        "SELECT i.id, i.article_id, i.idx, c.id, c.first_sentence, c.last_sentence"
+        " FROM sentence_ids i JOIN chunks c ON c.article_id = i.article_id"
+        " AND c.first_sentence <= i.idx AND c.last_sentence >= i.idx"
+        f" WHERE i.id IN ({marks})", list(ids)).fetchall()
+    best: dict[int, tuple[float, int, str, int]] = {}
+    for sid, article_id, idx, cid, first, last in rows:
+        off_centre = abs((first + last) / 2 - idx)
+        if sid not in best or (off_centre, cid) < best[sid][:2]:
+            best[sid] = (off_centre, cid, article_id, idx)
+    return {sid: (article_id, idx, cid) for sid, (_, cid, article_id, idx) in best.items()}
+
+
+def dated_after(con: sqlite3.Connection, chunk_ids: Sequence[int], as_of: str) -> set[int]:
+    """The chunks among ``chunk_ids`` whose article is dated after ``as_of`` (YYYY-MM-DD)."""
+    if not chunk_ids:
+        return set()
+    marks = ",".join("?" * len(chunk_ids))
+    rows = con.execute(
+        f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})"
+        f" AND {_ISO_DATE} AND substr(a.date, 1, 10) > ?", [*chunk_ids, as_of])
+    return {r[0] for r in rows}
+
+
 def filtered_chunk_ids(con: sqlite3.Connection, filters: dict | None) -> list[int] | None:
     """Chunk ids allowed by source/date filters, or None when there is no filter."""
     where, params = _filter_sql(filters)
@@ -210,7 +297,14 @@ def _filter_sql(filters: dict | None) -> tuple[str, list]:
     if filters.get("date_to"):
         clauses.append("a.date <= ?")
         params.append(filters["date_to"] + "\uffff")  # the whole day, whatever time follows
+    if filters.get("as_of"):
+        # Nothing published after the question was asked; undated (or unreadably dated) pass.
+        clauses.append(f"(a.date IS NULL OR NOT {_ISO_DATE} OR substr(a.date, 1, 10) <= ?)")
+        params.append(filters["as_of"])
     return " AND ".join(clauses), params
+
+
+_ISO_DATE = "a.date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
 
 
 def lexical_search(
@@ -230,6 +324,43 @@ def lexical_search(
     return [r[0] for r in con.execute(sql, [match, *params, limit])]
 
 
+def lexical_sentence_search(
+    con: sqlite3.Connection, query: str, limit: int, filters: dict | None = None
+) -> list[int]:
+    """Sentence ids ranked by FTS5 BM25 for the content words of ``query``."""
+    match = fts_query(query)
+    if not match:
+        return []
+    where, params = _filter_sql(filters)
+    sql = (
+        "SELECT f.rowid FROM sentences_fts f JOIN sentence_ids i ON i.id = f.rowid"
+        " JOIN articles a ON a.id = i.article_id WHERE sentences_fts MATCH ?"
+        + (f" AND {where}" if where else "")
+        + " ORDER BY bm25(sentences_fts) LIMIT ?"
+    )
+    return [r[0] for r in con.execute(sql, [match, *params, limit])]
+
+
+def filtered_sentence_ids(con: sqlite3.Connection, filters: dict | None) -> list[int] | None:
+    """Sentence ids allowed by the filters, or None when there is no filter."""
+    where, params = _filter_sql(filters)
+    if not where:
+        return None
+    sql = f"SELECT i.id FROM sentence_ids i JOIN articles a ON a.id = i.article_id WHERE {where}"
+    return [r[0] for r in con.execute(sql, params)]
+
+
+def sentences_dated_after(con: sqlite3.Connection, ids: Sequence[int], as_of: str) -> set[int]:
+    """The sentences among ``ids`` whose article is dated after ``as_of`` (YYYY-MM-DD)."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = con.execute(
+        f"SELECT i.id FROM sentence_ids i JOIN articles a ON a.id = i.article_id"
+        f" WHERE i.id IN ({marks}) AND {_ISO_DATE} AND substr(a.date, 1, 10) > ?", [*ids, as_of])
+    return {r[0] for r in rows}
+
+
 def fts_query(text: str) -> str:
     """An FTS5 OR-query of the question's content words, each quoted (no syntax injection)."""
     words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
@@ -237,8 +368,14 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in unique)
 
 
+def count_rows(con: sqlite3.Connection, table: str) -> int:
+    assert table in ("articles", "sentences", "chunks", "sentence_ids")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
 def counts(con: sqlite3.Connection) -> dict[str, int]:
     return {
         table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("articles", "sentences", "chunks")
     }
+

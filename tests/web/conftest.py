@@ -104,7 +104,10 @@ def web_settings(web_dir: Path, site_socket: socket.socket) -> Settings:
         embedding={"model": "fake-hash"},
         answer={"max_question_chars": 300, "chat_mode": "extractive"},  # no 1.5B model here
         server={"upload_dir": web_dir / "uploads", "feedback_path": web_dir / "feedback.jsonl",
-                "max_upload_mb": 0.05, "allowed_origins": [site_origin]},
+                "max_upload_mb": 0.05, "allowed_origins": [site_origin], "frame_ancestors": [site_origin]},
+        # One shared server, one client address for every test: the per-client budgets are
+        # tested on servers of their own (test_limits.py).
+        limits={"extractive": "10000/minute", "llm": "10000/minute"},
     )
     report = index_paths([SEED_ARTICLE], settings, embedder=FakeEmbedder(name="fake-hash"))
     assert report.indexed
@@ -152,3 +155,25 @@ def browser_page(tmp_path: Path) -> Iterator:
             yield page
         finally:
             context.close()
+
+
+def seed_settings(folder: Path, **sections: dict) -> Settings:
+    """Settings over a fresh index of the seed article (fake embedder) in ``folder``; ``sections``
+    are merged into the settings' sections (e.g. ``access={"admin_keys": [...]}``)."""
+    server = {"upload_dir": folder / "uploads", "feedback_path": folder / "feedback.jsonl",
+              **sections.pop("server", {})}
+    sections["answer"] = {"chat_mode": "extractive", **sections.get("answer", {})}  # no 1.5B model
+    settings = load_settings(index={"dir": folder / "index"}, embedding={"model": "fake-hash"},
+                             server=server, **sections)
+    if not (folder / "index").exists():
+        assert index_paths([SEED_ARTICLE], settings, embedder=FakeEmbedder(name="fake-hash")).indexed
+    return settings
+
+
+def serve_app(settings: Settings, assistant: Assistant | None = None) -> LiveServer:
+    """The real app for ``settings`` on a free loopback port: ``with serve_app(s) as server: ...``."""
+    from ui.server import create_app
+
+    app = create_app(settings, assistant or Assistant(settings, embedder=FakeEmbedder(name="fake-hash")))
+    app.state.service.warm_up()
+    return LiveServer(app, free_socket())

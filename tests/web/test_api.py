@@ -7,7 +7,8 @@ import json
 import httpx
 import pytest
 
-SEED_Q = "Who chaired the meeting?"
+# the article reports two meetings; the question names the one it means
+SEED_Q = "Who chaired the first meeting of the coalition of the willing?"
 CONTRACT_KEYS = {"question", "answer", "abstained", "citations", "mode", "timings_ms"}
 CITATION_KEYS = {"n", "article_id", "title", "date", "source", "sentence", "start", "end"}
 
@@ -18,9 +19,10 @@ def client(live_server):
         yield c
 
 
-def test_health(client):
-    body = client.get("/api/health").json()
-    assert body["status"] == "ok"
+def test_health_and_ready(client):
+    assert client.get("/api/health").json() == {"status": "ok"}
+    body = client.get("/api/ready").json()
+    assert body["status"] == "ready"
     assert body["articles"] >= 1 and body["chunks"] >= 1
     assert body["modes"] == ["extractive"]
 
@@ -52,6 +54,18 @@ def test_ask_with_history_k_and_filters(client):
     # a source no article has: nothing to cite, so the assistant abstains
     r = client.post("/api/ask", json={"question": SEED_Q, "filters": {"source": "No Such Wire"}})
     assert r.status_code == 200 and r.json()["abstained"] is True and r.json()["citations"] == []
+
+
+def test_ask_as_of(client):
+    body = client.post("/api/ask", json={"question": "Who chaired the meeting yesterday?",
+                                         "as_of": "2025-04-11"}).json()
+    assert body["as_of"]["date"] == "2025-04-11"
+    assert body["as_of"]["window"] == {"start": "2025-04-10", "end": "2025-04-10", "phrase": "yesterday"}
+    assert client.post("/api/ask", json={"question": SEED_Q}).json()["as_of"]["window"] is None
+    for bad in ("2025-02-30", "11 April", 20250411):
+        assert client.post("/api/ask", json={"question": SEED_Q, "as_of": bad}).status_code == 422
+        with client.stream("POST", "/api/ask/stream", json={"question": SEED_Q, "as_of": bad}) as r:
+            assert r.status_code == 422  # refused before any stream starts
 
 
 def test_stream_ndjson_tokens_then_answer(client):

@@ -7,7 +7,8 @@ def test_gradio_client_ask(live_server):
     from gradio_client import Client
 
     client = Client(live_server.url, verbose=False)
-    result = client.predict(question="Who chaired the meeting?", api_name="/ask")
+    result = client.predict(question="Who chaired the first meeting of the coalition of the willing?",
+                            api_name="/ask")
     assert "Healey" in result["answer"]
     assert result["citations"]
     assert result["citations"][0]["article_id"] == "uk-urges-coalition-ukraine-planning"

