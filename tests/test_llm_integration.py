@@ -122,7 +122,8 @@ def test_packaged_model_on_seed_questions(real_seed_index: Settings) -> None:
 
 def test_concurrent_questions_with_a_real_small_model(tmp_path: Path) -> None:
     """benchmarks/llm_load.py with SmolLM2: six questions at once, a queue of two; none fails and
-    the queue never holds more than the one running and the two waiting."""
+    the queue never holds more than the one running and the two waiting, and every "busy"
+    fallback says so in its note."""
     import subprocess
     import sys
 
@@ -141,3 +142,4 @@ def test_concurrent_questions_with_a_real_small_model(tmp_path: Path) -> None:
     assert figures["answered by the model"] + figures["busy fallbacks"] \
         + figures["other fallbacks"] == 6
     assert 1 <= figures["longest queue seen"] <= 3
+    assert figures["busy fallbacks with the note"] == figures["busy fallbacks"]
