@@ -1,5 +1,5 @@
-"""The llm mode with a real GGUF: SmolLM2-135M (fast) for the mechanics, and an opt-in benchmark
-with the packaged 1.5B model. The wording of a 135M model is never asserted: only that it loads
+"""The llm mode with a real GGUF: SmolLM2-135M (fast) for the mechanics and for the concurrency
+check of benchmarks/llm_load.py. The wording of a 135M model is never asserted: only that it loads
 offline, streams, and ends in an Answer whose citations were verified, or a refusal."""
 
 from __future__ import annotations
@@ -101,23 +101,6 @@ def _assert_well_formed(assistant: Assistant, answer: Answer) -> None:
     given = answer.extra.get("given")
     if given is not None and "fallback" not in answer.extra:
         assert all([c.article_id, c.sentence_idx] in given for c in answer.citations)
-
-
-@pytest.mark.llm_benchmark
-@pytest.mark.skipif(not os.environ.get("QA_RUN_LLM_BENCHMARK"),
-                    reason="opt in with QA_RUN_LLM_BENCHMARK=1 (the 1.5B model, minutes)")
-def test_packaged_model_on_seed_questions(real_seed_index: Settings) -> None:
-    """The packaged 1.5B model on the seed questions, through the eval runner: prints the
-    figures of the README's "LLM answers" and asserts only a floor."""
-    _need("xllamacpp")
-    evaluate = pytest.importorskip("qa.eval.runner")
-    dataset = Path(__file__).resolve().parent.parent / "seeds" / "eval.jsonl"
-    if not dataset.is_file():
-        pytest.skip("seeds/eval.jsonl is not here yet")
-    result = evaluate.run_eval(dataset, real_seed_index, mode="llm")
-    summary = result.summary() if hasattr(result, "summary") else result
-    print(json.dumps(summary, indent=2, default=str))
-    assert summary["n"] > 0 and summary["f1"] > 30
 
 
 def test_concurrent_questions_with_a_real_small_model(tmp_path: Path) -> None:

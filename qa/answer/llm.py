@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -150,7 +150,7 @@ class LLMAnswerer:
         yield from self._conclude(asked, candidates, sources, raw, extra, policy)
 
     def _generate(self, asked: Question, sources: list[Candidate], extra: dict[str, Any],
-                  policy: Policy) -> Iterator[Event]:
+                  policy: Policy) -> Generator[Event, None, str]:
         """Stream the model's reply; show the answer while it matches a given sentence (for types
         with a confidence floor, once it is complete and sure enough). Returns the raw reply."""
         from qa.llm import structured_output
