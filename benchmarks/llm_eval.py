@@ -97,6 +97,7 @@ def _one(assistant: Any, item: Any) -> tuple[Any, dict[str, Any]]:
            "fallback": extra.get("fallback"), "refused": bool(extra.get("refused")),
            "unsure": bool(extra.get("unsure")), "grounded": extra.get("grounded") is not None,
            "llm_text": extra.get("llm_text"), "confidence": extra.get("confidence"),
+           "held": bool(extra.get("extractive_abstained")),
            "first_s": first, "total_s": total, "load": os.getloadavg()[0],
            "llm_timings": extra.get("llm_timings")}
     return score_question(item, answer, total * 1000.0), row
@@ -129,6 +130,10 @@ def _figures(results: list, rows: list[dict[str, Any]], settings: Any) -> dict[s
         "first token p50 / p95 s (all)": _p(r["first_s"] for r in rows),
         "answer p50 / p95 s (put to the model)": _p(r["total_s"] for r in asked),
         "first token p50 / p95 s (put to the model)": _p(r["first_s"] for r in asked),
+        "first token p50 s (held back: the extractive reader abstained / streamed)":
+            f"{_p50(r['first_s'] for r in asked if r['held'])} "
+            f"(n={sum(r['held'] for r in asked)}) / "
+            f"{_p50(r['first_s'] for r in asked if not r['held'])}",
         "prompt tokens read p50": _med((r["llm_timings"] or {}).get("prompt_n") for r in asked),
         "tokens written p50": _med((r["llm_timings"] or {}).get("predicted_n") for r in asked),
         "load average min / p50 / max": f"{min(loads):.2f} / {statistics.median(loads):.2f} / "
@@ -145,6 +150,11 @@ def _count(results: list, answerable: bool) -> int:
 def _p(values: Any) -> str:
     vs = [v for v in values if v is not None]
     return f"{statistics.median(vs):.2f} / {percentile(vs, 95):.2f}" if vs else "-"
+
+
+def _p50(values: Any) -> str:
+    median = _med(values)
+    return "-" if median is None else f"{median:.2f}"
 
 
 def _med(values: Any) -> float | None:

@@ -1,6 +1,7 @@
 """Per-answer-type gate and fallback policies from ``benchmarks.llm_reader`` rows (no model runs).
 
     .venv/bin/python -m benchmarks.llm_policy runs/dev-*.jsonl --unanswerable runs/unans.jsonl
+    .venv/bin/python -m benchmarks.llm_policy runs/dev-*.jsonl --unanswerable runs/unans.jsonl --rules
 
 Rows of answerable questions (their article is indexed) and of unanswerable ones (questions whose
 article was left out of the index, or written to be unanswerable) are pooled by answer type. For
@@ -17,6 +18,14 @@ and 0 for any answer. The best choice is printed per type, with the figures behi
 fewer than ``--min-rows`` answerable rows get the choice for all rows together (printed as "(all)").
 Rows where the model itself said "not found" keep that outcome, with ``not_found`` chosen the
 same way (abstain, or the extractive answer).
+
+``--rules`` compares instead, for all rows together at the default ask floor, where a confidence
+floor applies (on every answer, with the extractive answer or an abstention below it; or only
+when the extractive reader abstains on the same evidence, with an abstention below it) for each
+floor of the grid: answerable F1, unanswerable questions abstained on, and the share of
+questions whose answer is held back until complete. The rule chosen is the one that abstains on
+the most unanswerable questions while answerable F1 drops by at most ``--max-drop`` points
+(ties: the lower floor, which holds back fewer answers).
 """
 
 from __future__ import annotations
@@ -38,8 +47,13 @@ def main() -> None:
     parser.add_argument("--unanswerable", type=Path, nargs="*", default=[])
     parser.add_argument("--unanswerable-share", type=float, default=0.2)
     parser.add_argument("--min-rows", type=int, default=15)
+    parser.add_argument("--rules", action="store_true", help="compare confidence-floor rules")
+    parser.add_argument("--max-drop", type=float, default=2.0)
     args = parser.parse_args()
     rows = _rows(args.answerable, answerable=None) + _rows(args.unanswerable, answerable=False)
+    if args.rules:
+        _rules(rows, args.max_drop)
+        return
     pooled = _best(rows, args.unanswerable_share)
     table = [["(all)", *_counts(rows), *pooled]]
     for kind in sorted({r["answer_type"] for r in rows}):
@@ -51,6 +65,35 @@ def main() -> None:
     print_table(f"Per-type policy (expected F1 with {args.unanswerable_share:.0%} unanswerable)",
                 table, ["type", "answerable", "unanswerable", "model F1", "ask_floor",
                         "min_confidence", "unsure", "not_found", "expected F1", "from"])
+
+
+RULES = (("always", "extractive"), ("always", "abstain"), ("extractive_abstains", "abstain"))
+
+
+def _rules(rows: list[dict[str, Any]], max_drop: float) -> None:
+    from qa.answer.gate import DEFAULT
+
+    ans, unans = [r for r in rows if r["answerable"]], [r for r in rows if not r["answerable"]]
+    floor = DEFAULT.ask_floor
+
+    def figures(confidence: float | None, when: str, unsure: str) -> list[Any]:
+        f1 = 100 * sum(_outcome(r, floor, confidence, unsure, "abstain", when) for r in ans)
+        abstained = sum(_outcome(r, floor, confidence, unsure, "abstain", when) for r in unans)
+        held = 0 if confidence is None else sum(when == "always" or r["ext_abstained"] for r in rows)
+        return [round(f1 / max(len(ans), 1), 1), f"{abstained:.0f} of {len(unans)}",
+                round(held / len(rows), 2)]
+
+    base = figures(None, "always", "abstain")
+    table = [["none", "—", "—", *base]]
+    for (when, unsure), confidence in itertools.product(RULES, CONFIDENCES[1:]):
+        table.append([when, unsure, confidence, *figures(confidence, when, unsure)])
+    ok = [t for t in table if t[3] >= base[0] - max_drop]
+    best = max(ok, key=lambda t: (int(t[4].split()[0]), -(t[2] if t[2] != "—" else -99)))
+    print_table(f"Confidence-floor rules at ask_floor {floor} ({len(ans)} answerable, "
+                f"{len(unans)} unanswerable)", table,
+                ["floor applies", "below it", "min_confidence", "answerable F1",
+                 "unanswerable abstained", "held back"])
+    print(f"chosen (most abstentions, F1 down at most {max_drop}): {best[:3]}")
 
 
 def _rows(paths: list[Path], answerable: bool | None) -> list[dict[str, Any]]:
@@ -93,12 +136,14 @@ def _score(rows: list[dict[str, Any]], floor: float, confidence: float | None, u
 
 
 def _outcome(r: dict[str, Any], floor: float, confidence: float | None, unsure: str,
-             not_found: str) -> float:
+             not_found: str, when: str = "always") -> float:
     """The row's score under a policy: F1 if answerable, 1 for abstaining if not."""
     if r["support"] is not None and r["support"] < floor:
         return _abstain(r)
     if r["refused"] or r.get("fallback") == "not_found":
         return _extractive(r) if not_found == "extractive" else _abstain(r)
+    if when == "extractive_abstains" and not r["ext_abstained"]:
+        confidence = None
     if confidence is not None and r.get("confidence") is not None and r["confidence"] < confidence:
         return _extractive(r) if unsure == "extractive" else _abstain(r)
     if r.get("fallback"):  # unverified or unparsable: the extractive answer was given

@@ -1,7 +1,7 @@
 """One Settings object for the whole project.
 
 Values come, highest priority first, from keyword overrides, environment variables (prefix
-``QA_``, nested sections joined by ``__``, e.g. ``QA_ANSWER__ABSTAIN_THRESHOLD=0.4``), an optional
+``QA_``, nested sections joined by ``__``, e.g. ``QA_ANSWER__MAX_CITATIONS=2``), an optional
 ``qa.toml`` in the working directory (or the file named by ``QA_CONFIG``), then the defaults below.
 Unknown keys are errors: a typo in a setting must not be silently ignored.
 """
@@ -164,12 +164,6 @@ class AnswerSettings(_Section):
     chat_mode: Literal["auto", "extractive", "llm"] = Field(
         "auto", description="Which answerer the chats start with (web page, qa chat); auto: llm when "
         "the llm extra and its model are installed, else extractive.")
-    abstain_threshold: float = Field(
-        0.42, ge=0.0, le=1.0,
-        description="llm mode: below this support score (minus a margin) the model is not asked and "
-                    "the assistant abstains. The extractive reader abstains by its own confidence "
-                    "thresholds per answer type (qa/answer/extractive.py).",
-    )
     max_citations: int = Field(3, ge=1, le=10, description="Most sentences cited in one answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     stale_after_days: int = Field(

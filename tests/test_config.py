@@ -4,16 +4,16 @@ from qa import ConfigError, load_settings
 
 
 def test_env_overrides(monkeypatch) -> None:
-    monkeypatch.setenv("QA_ANSWER__ABSTAIN_THRESHOLD", "0.3")
+    monkeypatch.setenv("QA_ANSWER__MAX_CITATIONS", "2")
     monkeypatch.setenv("QA_RETRIEVAL__K", "7")
     s = load_settings()
-    assert s.answer.abstain_threshold == 0.3 and s.retrieval.k == 7
+    assert s.answer.max_citations == 2 and s.retrieval.k == 7
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("QA_ANSWER__ABSTAIN_THRESHOLD", "2", "answer.abstain_threshold"),
+        ("QA_ANSWER__MAX_CITATIONS", "0", "answer.max_citations"),
         ("QA_RETRIEVAL__K", "many", "retrieval.k"),
         ("QA_ANSWER__MODE", "poetry", "answer.mode"),
         ("QA_ANSWER__BOGUS", "1", "answer.bogus"),

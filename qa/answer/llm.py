@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,7 @@ class LLMAnswerer:
             return
         extra: dict[str, Any] = {"given": [[c.article.id, c.sentence.idx] for c in sources],
                                  "dropped_sentences": dropped, "answer_type": asked.answer_type}
+        policy = self._vet(asked, candidates, policy, extra)
         _ = self.chat  # a missing extra or a bad model file is the user's to fix: raised here
         try:
             with self.queue.admit():
@@ -149,15 +151,27 @@ class LLMAnswerer:
             return
         yield from self._conclude(asked, candidates, sources, raw, extra, policy)
 
+    def _vet(self, asked: Question, candidates: list[Candidate], policy: Policy,
+             extra: dict[str, Any]) -> Policy:
+        """The policy for this question: a confidence floor that applies only when the extractive
+        reader abstains is lifted when it answers (its answer is not used; its parses are
+        cached for a fallback)."""
+        if policy.min_confidence is None or policy.confidence_when == "always":
+            return policy
+        abstained = self._fallback.answer(asked, candidates).abstained
+        extra["extractive_abstained"] = abstained
+        return policy if abstained else replace(policy, min_confidence=None)
+
     def _generate(self, asked: Question, sources: list[Candidate], extra: dict[str, Any],
                   policy: Policy) -> Generator[Event, None, str]:
         """Stream the model's reply; show the answer while it matches a given sentence (for types
-        with a confidence floor, once it is complete and sure enough). Returns the raw reply."""
+        with a confidence floor, once it is complete and sure enough; at once when the runtime
+        gives no log-probabilities, as nothing can be checked). Returns the raw reply."""
         from qa.llm import structured_output
         from qa.llm.structured import answer_confidence, parse
 
         started, raw, shown = time.perf_counter(), "", ""
-        pieces: list[tuple[str, float]] = []
+        pieces: list[tuple[str, float]] | None = []  # None: a piece came without a probability
         texts = [c.sentence.text for c in sources]
         kwargs = {**structured_output(self.chat, texts), "logprobs": True}
         for chunk in self.chat.stream(build_messages(asked, sources),
@@ -165,10 +179,13 @@ class LLMAnswerer:
             if timings := chunk.response_metadata.get("timings"):
                 extra["llm_timings"] = _token_counts(timings)
             raw += chunk.text
-            if (logprob := _lowest_logprob(chunk.response_metadata)) is not None:
+            logprob = _lowest_logprob(chunk.response_metadata)
+            if pieces is not None and logprob is not None:
                 pieces.append((chunk.text, logprob))
-            reply, confidence = parse(raw), answer_confidence(raw, pieces)
-            if policy.min_confidence is not None and (
+            elif chunk.text:
+                pieces = None  # the runtime gives no probabilities: the floor cannot be checked
+            reply, confidence = parse(raw), answer_confidence(raw, pieces or [])
+            if policy.min_confidence is not None and pieces is not None and (
                     not reply.answer_closed or _unsure(policy, confidence)):
                 yield "working", None  # held until the model's confidence in all of it is known
                 continue
@@ -181,7 +198,7 @@ class LLMAnswerer:
                 shown = visible
             else:
                 yield "working", None
-        confidence = answer_confidence(raw, pieces)
+        confidence = answer_confidence(raw, pieces or [])
         extra.update(llm_text=raw, llm_ms=_ms(started), shown=shown,
                      confidence=None if confidence is None else round(confidence, 4))
         return raw
