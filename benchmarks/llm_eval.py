@@ -97,7 +97,7 @@ def _one(assistant: Any, item: Any) -> tuple[Any, dict[str, Any]]:
            "fallback": extra.get("fallback"), "refused": bool(extra.get("refused")),
            "unsure": bool(extra.get("unsure")), "grounded": extra.get("grounded") is not None,
            "llm_text": extra.get("llm_text"), "confidence": extra.get("confidence"),
-           "held": bool(extra.get("extractive_abstained")),
+           "held": bool(extra.get("extractive_abstained")), "extractive_ms": extra.get("extractive_ms"),
            "first_s": first, "total_s": total, "load": os.getloadavg()[0],
            "llm_timings": extra.get("llm_timings")}
     return score_question(item, answer, total * 1000.0), row
@@ -134,6 +134,8 @@ def _figures(results: list, rows: list[dict[str, Any]], settings: Any) -> dict[s
             f"{_p50(r['first_s'] for r in asked if r['held'])} "
             f"(n={sum(r['held'] for r in asked)}) / "
             f"{_p50(r['first_s'] for r in asked if not r['held'])}",
+        "extractive reader's pass before the model p50 ms": _med(
+            r["extractive_ms"] for r in asked),
         "prompt tokens read p50": _med((r["llm_timings"] or {}).get("prompt_n") for r in asked),
         "tokens written p50": _med((r["llm_timings"] or {}).get("predicted_n") for r in asked),
         "load average min / p50 / max": f"{min(loads):.2f} / {statistics.median(loads):.2f} / "

@@ -158,8 +158,9 @@ class LLMAnswerer:
         cached for a fallback)."""
         if policy.min_confidence is None or policy.confidence_when == "always":
             return policy
+        started = time.perf_counter()
         abstained = self._fallback.answer(asked, candidates).abstained
-        extra["extractive_abstained"] = abstained
+        extra.update(extractive_abstained=abstained, extractive_ms=_ms(started))
         return policy if abstained else replace(policy, min_confidence=None)
 
     def _generate(self, asked: Question, sources: list[Candidate], extra: dict[str, Any],
