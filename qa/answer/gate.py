@@ -23,6 +23,10 @@ README's "LLM answers" gives the figures and the command that produced them):
   58 unanswerable instead of 21, answerable F1 79.5 instead of 81.5. A floor on every answer
   with the extractive answer below it reached 41 of 58 at best within those 2 points, and
   holds back every answer.
+- ``not_found``: what to say when the model replies that the sentences do not answer: abstain,
+  or give the extractive answer (with a note) when that was right often enough for the type.
+- ``unverified``: what to say when the model's answer is not in its sentences and fails the
+  citation checks: the extractive answer, or abstain.
 """
 
 from __future__ import annotations
