@@ -94,11 +94,17 @@ def main() -> None:
                    help="reader_dev.py --confidence files: the best span of each question and its F1 "
                         "(with --drop-gold: of questions whose article was removed)")
     p.add_argument("--rank-from", type=Path, help="a weights file whose ranker is kept as it is")
+    p.add_argument("--fixed", nargs="*", default=[], metavar="NAME=RANK[:CONFIDENCE]",
+                   help="features too rare in the training data to be learned: left out of the fit "
+                        "and given these weights (documented in the provenance)")
     p.add_argument("--show", type=int, default=25, help="print the largest weights")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     train = np.load(args.train)
     X, y = train["X"].astype(np.float64), train["y"].astype(np.float64)
+    fixed = {name: [float(v) for v in value.split(":")] for name, value in
+             (item.split("=") for item in args.fixed)}
+    X[:, [FEATURES.index(name) for name in fixed]] = 0.0  # no say in the fit
     if args.rank_from:  # keep a trained ranker, fit only the confidence model
         kept = json.loads(args.rank_from.read_text(encoding="utf-8"))
         w = np.array([dict(zip(kept["features"], kept["rank"], strict=True)).get(k, 0.0) for k in FEATURES])
@@ -107,8 +113,12 @@ def main() -> None:
     confidence = np.zeros_like(w)
     if args.confidence_data:  # the confidence of the span the reader answers with
         parts = [np.load(path) for path in args.confidence_data]
-        confidence = fit(np.vstack([d["X"] for d in parts]).astype(np.float64),
-                         np.concatenate([d["y"] for d in parts]).astype(np.float64), args.l2)
+        cx = np.vstack([d["X"] for d in parts]).astype(np.float64)
+        cx[:, [FEATURES.index(name) for name in fixed]] = 0.0
+        confidence = fit(cx, np.concatenate([d["y"] for d in parts]).astype(np.float64), args.l2)
+    for name, values in fixed.items():
+        w[FEATURES.index(name)] = values[0]
+        confidence[FEATURES.index(name)] = values[1] if len(values) > 1 else 0.0
     n_q = len(set(train["qid"].tolist()))
     print(f"trained on {len(train['y'])} spans of {n_q} questions; top-1 F1 {top1(train, w):.1f}")
     if args.heldout:
@@ -127,6 +137,8 @@ def main() -> None:
                       "question's spans (target ~ F1**4); confidence: a logistic regression on the "
                       "best-ranked span of each question, with the same questions asked again without "
                       "their article (target 0)",
+            "fixed_by_hand": {name: {"rank": v[0], "confidence": v[1] if len(v) > 1 else 0.0}
+                              for name, v in fixed.items()},
             "script": "benchmarks/train_reader.py", "date": dt.date.today().isoformat(),
         }
         args.out.write_text(json.dumps({"features": list(FEATURES), "rank": [round(float(x), 5) for x in w],

@@ -81,3 +81,12 @@ def test_candidate_spans_of_a_real_parse() -> None:
         "will chair it, Healey said."])[0]
     texts = {parse.span_text(s.start, s.end) for s in candidates(parse)}
     assert {"about 50", "NATO", "the UK and Germany", "Healey"} <= texts
+
+
+def test_past_and_future_chairs_are_told_apart(real_assistant) -> None:
+    """The article says who chaired this meeting ("Chairing the first meeting ..., John Healey
+    said") and who will chair the next ("will be chaired by the UK and Germany")."""
+    past = real_assistant.ask("Which defence minister chaired the coalition's first meeting?")
+    assert not past.abstained and "Healey" in past.short_answer.text
+    future = real_assistant.ask("Who will chair the gathering of about 50 countries?")
+    assert not future.abstained and "Germany" in future.short_answer.text
