@@ -119,3 +119,21 @@ _KNOWN = {p.text: p for p in (PASSING, STATED, QUESTION, FUTURE, PARTICIPLE, PAS
 
 def _parser(texts):
     return [_KNOWN[t] for t in texts]
+
+
+TITLED = hand_parse("Dutch/ADJ/JJ/amod/2 Defence/PROPN/NNP/compound/2 Minister/PROPN/NNP/compound/4 "
+                    "Ruben/PROPN/NNP/compound/4 Brekelmans/PROPN/NNP/nsubj/5 spoke/VERB/VBD/ROOT/5",
+                    (Entity(0, 1, "NORP"), Entity(3, 5, "PERSON")))
+
+
+def test_a_person_s_title_is_checked_against_the_question_s_names() -> None:
+    asked = cues(named=("Swedish",), verb="", tense="", predicate=frozenset(), wh_role="attr")
+    span = Span(3, 5, 4, frozenset({"entity"}), "PERSON")
+    sentence = Sentence(TITLED, 0, 0.8, 0.8, 0.8, False, 1.0)
+    clash = features(asked, sentence, span, 0)
+    assert clash["title_clash"] == 1.0 and clash["title_match"] == 0.0
+    match = features(replace(asked, named=("Dutch",)), sentence, span, 0)
+    assert match["title_match"] == 1.0 and match["title_clash"] == 0.0
+    # a question that names no one, or asks for something else than a person, has no opinion
+    assert "title_clash" not in features(replace(asked, named=()), sentence, span, 0)
+    assert "title_clash" not in features(replace(asked, answer_type="place"), sentence, span, 0)

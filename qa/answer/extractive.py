@@ -46,7 +46,7 @@ SUPPORT_SHARE = 0.5  # a further sentence is cited when its copy of the answer s
 ABSTAIN_BELOW: dict[str, float] = {
     "person": 0.25, "organisation": 0.325, "place": 0.3, "date": 0.325, "duration": 0.25,
     "number": 0.325, "money": 0.25, "percent": 0.25, "work": 0.25, "thing": 0.175,
-    "statement": 0.05, "reason": 0.25, "other": 0.15,
+    "statement": 0.075, "reason": 0.25, "other": 0.15,
 }
 
 

@@ -153,17 +153,22 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
 
 
 def _title(cues: Cues, p: Parse, span: Span) -> dict[str, float]:
-    """A name's title against the question's names: "Dutch Defence Minister Ruben Brekelmans"
-    and "His Swedish counterpart, Pål Jonson" for "Who is the Swedish defence minister?"."""
+    """A person's title against the question's names: "Dutch Defence Minister Ruben Brekelmans"
+    and "His Swedish counterpart, Pål Jonson" for "Who is the Swedish defence minister?". The
+    title is the nationality or place that modifies the name (or the noun it is in apposition
+    to), left of it."""
     toks = p.tokens
     head = toks[span.head]
+    if cues.answer_type != "person" or span.label != "PERSON" or not cues.named:
+        return {}
     owners = [span.head] + ([head.head] if head.dep == "appos" else [])
     names = set()
     for owner in owners:
-        lo, hi = p.subtree(owner)
-        names.update(t.text for t in toks[lo:hi] if not span.start <= t.i < span.end
-                     and t.ent in ("NORP", "GPE", "ORG", "LOC") and t.text[:1].isupper())
-    if not names or not cues.named:
+        for i in range(p.subtree(owner)[0], min(owner, span.start)):
+            t = toks[i]
+            if t.ent in ("NORP", "GPE") and t.dep in ("amod", "compound", "poss", "nmod"):
+                names.add(t.text)
+    if not names:
         return {}
     match = any(n.lower()[:NAME_PREFIX] == q.lower()[:NAME_PREFIX] for n in names for q in cues.named)
     return {"title_match": float(match), "title_clash": float(not match)}
