@@ -77,8 +77,9 @@ def subset_index(source: Path, target: Path, model: str, chunks: int) -> int:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
     index = Index.open(settings_for(target, model))
-    rows = index._con().execute(
-        "SELECT article_id, count(*) FROM chunks GROUP BY article_id ORDER BY article_id").fetchall()
+    with index.snapshot() as reader:
+        rows = reader.con.execute(
+            "SELECT article_id, count(*) FROM chunks GROUP BY article_id ORDER BY article_id").fetchall()
     kept, drop = 0, []
     for article_id, count in rows:
         if kept + count <= chunks or kept == 0:
@@ -138,10 +139,9 @@ def end_to_end(index_dir: Path, model: str, questions: list[str], warm: list[str
 
 def fitted_gaussian(index_dir: Path, model: str) -> tuple[np.ndarray, np.ndarray]:
     from qa import Index
-    from qa.store.sqlite import all_chunk_vectors
 
     index = Index.open(settings_for(index_dir, model))
-    _ids, vectors = all_chunk_vectors(index._con(), index.dim)
+    _ids, vectors = index.chunk_vectors()
     index.close()
     mean = vectors.mean(axis=0)
     cov = np.cov(vectors - mean, rowvar=False) + 1e-6 * np.eye(vectors.shape[1])

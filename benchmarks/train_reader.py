@@ -1,9 +1,9 @@
 """Train the extractive reader's span scorer: a logistic regression over ``qa.answer.scoring``'s
 features, fitted with numpy (no extra dependency).
 
-    .venv/bin/python benchmarks/reader_dev.py /work/shared/bench/xquad_en_dev.jsonl \\
+    .venv/bin/python benchmarks/reader_dev.py benchmarks/data/xquad_en_dev.jsonl \\
         --exclude-every 3 --features train.npz          # candidate spans of the training rows
-    .venv/bin/python benchmarks/reader_dev.py /work/shared/bench/xquad_en_dev.jsonl \\
+    .venv/bin/python benchmarks/reader_dev.py benchmarks/data/xquad_en_dev.jsonl \\
         --every 3 --limit 300 --features heldout.npz    # the tuning slice, for the printout
     .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz \\
         --out qa/answer/reader_weights.json

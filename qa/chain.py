@@ -210,11 +210,13 @@ class Assistant:
                          "mode": mode, "as_of": as_of})
         return self._retrieve(self._condense(turn))
 
-    def clear_caches(self) -> None:
-        """Forget cached query vectors and entities (benchmarks measure uncached questions)."""
+    def clear_caches(self, *, answerers: bool = True) -> None:
+        """Forget cached query vectors and question analyses (benchmarks measure uncached
+        questions) and, unless ``answerers`` is false, the answerers' per-sentence caches (a
+        server that has answered other questions about the same articles keeps those)."""
         self._embed_cached.cache_clear()
         clear_analysis_cache()
-        for answerer in self._answerers.values():
+        for answerer in self._answerers.values() if answerers else ():
             answerer.clear_cache()
 
     def close(self) -> None:

@@ -68,14 +68,14 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         small = len(texts) <= SMALL_INPUT
+        batches = length_batches(texts, self._settings.batch_size, self._settings.batch_tokens)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with _torch_threads(self._settings.query_threads if small else 0):
-            vectors = model.encode(
-                list(texts),
-                batch_size=self._settings.batch_size,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return normalised(np.asarray(vectors, dtype=np.float32))
+            for batch in batches:
+                vectors = model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                       convert_to_numpy=True, show_progress_bar=False)
+                out[batch] = np.asarray(vectors, dtype=np.float32)
+        return normalised(out)
 
     def _load(self):
         if self._model is None:
@@ -122,6 +122,24 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
 # (a server's worker pool included) while batches, such as indexing an upload in the same
 # process, keep torch's setting.
 SMALL_INPUT = 8
+CHARS_PER_TOKEN = 4  # English text in MiniLM's word pieces, near enough to size a batch
+
+
+def length_batches(texts: Sequence[str], most: int, tokens: int = 0) -> list[list[int]]:
+    """Positions of ``texts`` in batches of similar length (shortest first, so padding is small):
+    at most ``most`` texts each and, when ``tokens`` > 0, about ``tokens`` tokens each counting
+    the padding (the longest text times the batch size)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in order:
+        size = len(texts[i]) // CHARS_PER_TOKEN + 2  # + the [CLS] and [SEP] tokens
+        full = len(batch) >= most or (tokens > 0 and size * (len(batch) + 1) > tokens)
+        if batch and full:
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    return [*batches, batch] if batch else batches
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The JSON contract of `qa ask --json` (DESIGN.md)."""
+"""The JSON contract of `qa ask --json` (README, "The JSON output")."""
 
 import json
 

@@ -1,8 +1,9 @@
 """Concurrent HTTP requests against `qa serve` while `qa index` updates the index beside it.
 
 The server is a real `python -m qa serve` process on a free loopback port (fake embedder); the
-requests are bounded in number and time. Every response must be 200 with the JSON of DESIGN.md,
-answers must be right, and citations must match one whole version of the article being replaced.
+requests are bounded in number and time. Every response must be 200 with the JSON of the
+README ("The JSON output"), answers must be right, and citations must match one whole
+version of the article being replaced.
 """
 
 from __future__ import annotations

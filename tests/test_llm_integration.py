@@ -4,9 +4,7 @@ offline, streams, and ends in an Answer whose citations were verified, or a refu
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -101,20 +99,3 @@ def _assert_well_formed(assistant: Assistant, answer: Answer) -> None:
     given = answer.extra.get("given")
     if given is not None and "fallback" not in answer.extra:
         assert all([c.article_id, c.sentence_idx] in given for c in answer.citations)
-
-
-@pytest.mark.llm_benchmark
-@pytest.mark.skipif(not os.environ.get("QA_RUN_LLM_BENCHMARK"),
-                    reason="opt in with QA_RUN_LLM_BENCHMARK=1 (the 1.5B model, minutes)")
-def test_packaged_model_on_seed_questions(real_seed_index: Settings) -> None:
-    """The packaged 1.5B model on the seed questions, through the eval runner: prints the
-    figures of the README's "LLM answers" and asserts only a floor."""
-    _need("xllamacpp")
-    evaluate = pytest.importorskip("qa.eval.runner")
-    dataset = Path(__file__).resolve().parent.parent / "seeds" / "eval.jsonl"
-    if not dataset.is_file():
-        pytest.skip("seeds/eval.jsonl is not here yet")
-    result = evaluate.run_eval(dataset, real_seed_index, mode="llm")
-    summary = result.summary() if hasattr(result, "summary") else result
-    print(json.dumps(summary, indent=2, default=str))
-    assert summary["n"] > 0 and summary["f1"] > 30

@@ -17,7 +17,6 @@ from qa import (
     remove_articles,
 )
 from qa.ingest.readers import _Line
-from qa.store.sqlite import all_chunk_vectors
 
 from .conftest import SEED_ID
 
@@ -197,5 +196,5 @@ def test_rebuild_swaps_in_a_fresh_index(seed_index, fake_embedder, tmp_path) -> 
     index = Index.open(seed_index)
     assert index.info()["articles"] == 1
     assert_consistent(index)
-    _ids, vectors = all_chunk_vectors(index._con(), index.dim)
+    _ids, vectors = index.chunk_vectors()
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -147,7 +147,7 @@ class LLMAnswerer:
         yield from self._conclude(asked, candidates, sources, raw, extra, policy)
 
     def _generate(self, asked: Question, sources: list[Candidate],
-                  extra: dict[str, Any]) -> Iterator[Event]:
+                  extra: dict[str, Any]) -> Generator[Event, None, str]:
         """Stream the model's reply; show the answer while it matches a given sentence.
         Returns the raw reply."""
         from qa.llm import structured_output

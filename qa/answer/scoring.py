@@ -239,12 +239,12 @@ def _links(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, fl
         f["noun_link"] = float(cues.noun in words or owner == cues.noun)
         f["modifier_link"] = float("modifier" in span.kinds and owner == cues.noun)
     if cues.counted and "number" in span.kinds:
-        owner = toks[head.head] if head.dep == "nummod" else None
+        counted = toks[head.head] if head.dep == "nummod" else None
         after = [stem(t.text.lower()) for t in toks[span.end:span.end + 3]]
         f["counted_link"] = float(cues.counted in after or
-                                  (owner is not None and stem(owner.text.lower()) == cues.counted))
-        f["counted_clash"] = float(not f["counted_link"] and owner is not None
-                                   and owner.pos == "NOUN")
+                                  (counted is not None and stem(counted.text.lower()) == cues.counted))
+        f["counted_clash"] = float(not f["counted_link"] and counted is not None
+                                   and counted.pos == "NOUN")
     return f
 
 

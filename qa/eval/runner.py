@@ -39,7 +39,7 @@ EvalProgress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class EvalItem:
-    """One dataset row (DESIGN.md, "Eval datasets")."""
+    """One dataset row (README, "Evaluation")."""
 
     id: str
     question: str
@@ -110,7 +110,7 @@ class EvalResult:
     questions: list[QuestionResult]
 
     def summary(self) -> dict[str, Any]:
-        """The object ``qa eval --json`` prints (DESIGN.md)."""
+        """The object ``qa eval --json`` prints (README, "Evaluation")."""
         return dict(self.metrics)
 
     def to_dict(self) -> dict[str, Any]:

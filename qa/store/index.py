@@ -235,6 +235,11 @@ class Index:
             "size_bytes": size,
         }
 
+    def chunk_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, their stored vectors) from one snapshot (benchmarks and checks)."""
+        with self.snapshot() as reader:
+            return store.all_chunk_vectors(reader.con, self.dim)
+
     def articles(self) -> list[dict]:
         """id, title, date, source and story of every stored article (for listings and filters)."""
         with self.snapshot() as reader:
