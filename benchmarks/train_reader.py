@@ -89,7 +89,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("train", type=Path)
     p.add_argument("--heldout", type=Path)
-    p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--l2", type=float, default=1e-2)
+    p.add_argument("--power", type=float, default=2.0,
+                   help="the ranker's target per span ~ F1**power (higher: the exact answer counts more)")
     p.add_argument("--confidence-data", type=Path, nargs="*", default=[],
                    help="reader_dev.py --confidence files: the best span of each question and its F1 "
                         "(with --drop-gold: of questions whose article was removed)")
@@ -109,7 +111,7 @@ def main() -> None:
         kept = json.loads(args.rank_from.read_text(encoding="utf-8"))
         w = np.array([dict(zip(kept["features"], kept["rank"], strict=True)).get(k, 0.0) for k in FEATURES])
     else:
-        w = fit_listwise(X, y, train["qid"], args.l2)
+        w = fit_listwise(X, y, train["qid"], args.l2, power=args.power)
     confidence = np.zeros_like(w)
     if args.confidence_data:  # the confidence of the span the reader answers with
         parts = [np.load(path) for path in args.confidence_data]
@@ -131,10 +133,10 @@ def main() -> None:
             "trained_on": "XQuAD English dev questions (xquad_en_dev.jsonl, CC BY-SA 4.0): the rows "
                           "whose position is not a multiple of 3; no row of the reported sample or "
                           "of the seed eval set",
-            "questions": n_q, "spans": len(train["y"]), "l2": args.l2,
+            "questions": n_q, "spans": len(train["y"]), "l2": args.l2, "power": args.power,
             "confidence_trained_on": [p.name for p in args.confidence_data] or "nothing yet: zeros",
             "target": "SQuAD token F1 of the span with the gold answer; rank: a softmax over each "
-                      "question's spans (target ~ F1**4); confidence: a logistic regression on the "
+                      "question's spans (target ~ F1**power); confidence: a logistic regression on the "
                       "best-ranked span of each question, with the same questions asked again without "
                       "their article (target 0)",
             "fixed_by_hand": {name: {"rank": v[0], "confidence": v[1] if len(v) > 1 else 0.0}

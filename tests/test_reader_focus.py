@@ -7,11 +7,12 @@ from dataclasses import replace
 from qa.answer.cues import Cues, tense
 from qa.answer.extractive import ExtractiveAnswerer, off_focus
 from qa.answer.parse import Entity, Parse, Token
-from qa.answer.scoring import Model, Sentence, features, has_predicate
+from qa.answer.scoring import Model, Sentence, features, has_predicate, same_name
 from qa.answer.spans import Span
 from qa.question import analyze
 from qa.text import stem
 
+from .fakes import fake_parser
 from .test_answer import evidence
 
 
@@ -137,3 +138,17 @@ def test_a_person_s_title_is_checked_against_the_question_s_names() -> None:
     # a question that names no one, or asks for something else than a person, has no opinion
     assert "title_clash" not in features(replace(asked, named=()), sentence, span, 0)
     assert "title_clash" not in features(replace(asked, answer_type="place"), sentence, span, 0)
+
+
+def test_a_span_that_clashes_with_the_expected_type_never_answers(settings) -> None:
+    eager = Model(rank={"sent_score": 1.0}, confidence={"bias": 5.0}, provenance={})
+    reader = ExtractiveAnswerer(settings, parser=fake_parser, model=eager)
+    question = analyze("How many planners are developing plans?")
+    assert reader.answer(question, evidence(("Healey said planners are developing plans.", 0.8))).abstained
+    counted = reader.answer(question, evidence(("Healey said 200 planners are developing plans.", 0.8)))
+    assert not counted.abstained and counted.short_answer.text == "200"
+
+
+def test_initials_name_a_country() -> None:
+    assert same_name(["United", "Kingdom"], "UK") and not same_name(["United", "Kingdom"], "US")
+    assert same_name(["Swedish"], "Sweden") and not same_name(["Dutch"], "Swedish")

@@ -28,8 +28,12 @@ _VAGUE_VERBS = {"make", "made", "take", "took", "taken", "get", "got", "give", "
 _SPEECH = {"speak", "spoke", "spoken", "talk", "comment", "remark", "respond", "reply", "say"}
 _NOT_PREDICATES = {stem(v) for v in (*_VAGUE_VERBS, *SAY_VERBS, *_SPEECH)}
 # verbs that state a lasting fact about their subject rather than an event in the news
-_STATE_VERBS = {stem(w) for w in "born bear die died found founded establish established marry married "
-                                 "build built locate located".split()}
+# verbs (as written) that state a lasting fact about their subject rather than an event in the
+# news; "found" is left out ("where can X be found" asks for a place, not a founding)
+_STATE_VERBS = frozenset("born died founded established married".split())
+# nouns that only repeat the answer type ("what percentage", "what location"): no property
+_TYPE_NOUNS = frozenset("""year day date time country city place number percentage percent proportion
+    share location site area region amount figure total""".split())
 _FUTURE = {"will", "shall", "'ll", "wo"}
 # "how old is X" asks about an age; the sentence may say either word
 _PROPERTY_WORDS = {"old": ("old", "age", "aged"), "born": ("born", "birth", "native")}
@@ -125,7 +129,7 @@ def _predicate(question: Question, parse: Parse, wh, verb: str) -> tuple[frozens
     if verb and verb not in _NOT_PREDICATES:
         words.add(verb)
         words.update(stem(w) for w in _PROPERTY_WORDS.get(verb, ()))
-        prop = verb in _STATE_VERBS
+        prop = any(t.text.lower() in _STATE_VERBS for t in parse.tokens if t.stem == verb)
     if wh is not None and wh.text.lower() == "how" and wh.i + 1 < len(parse.tokens):
         adj = parse.tokens[wh.i + 1]
         if adj.pos in ("ADJ", "ADV") and adj.text.lower() not in ("many", "much", "often"):
@@ -133,7 +137,7 @@ def _predicate(question: Question, parse: Parse, wh, verb: str) -> tuple[frozens
             prop = True  # "how old", "how tall"
     noun = question.focus_noun
     if not words and noun and question.answer_type in ("number", "money", "percent", "date", "place") \
-            and noun not in ("year", "day", "date", "time", "country", "city", "place", "number"):
+            and noun not in _TYPE_NOUNS:
         words.add(stem(noun.lower()))  # "what is the population of X", "the capital of X"
         prop = True
     return frozenset(words), prop
@@ -152,8 +156,10 @@ def _main_verb(parse: Parse) -> str:
 
 def _named(text: str) -> list[str]:
     words = re.findall(r"\w+", text)
+    # an acronym is a name even when it spells a stop word ("US", "IT")
     return [w for i, w in enumerate(words)
-            if (w[0].isupper() and i > 0 and w.lower() not in STOPWORDS) or w.isdigit()]
+            if (w[0].isupper() and i > 0 and (w.lower() not in STOPWORDS or (w.isupper() and len(w) > 1)))
+            or w.isdigit()]
 
 
 def _counted(text: str) -> str:

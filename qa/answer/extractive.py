@@ -22,11 +22,11 @@ from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import widen_quote
-from qa.answer.scoring import Model, Sentence, default_model, features
+from qa.answer.scoring import Model, Sentence, default_model, features, states
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
-from qa.text import content_terms, stem
+from qa.text import content_terms, stem, words
 from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question, ShortAnswer
 
 READ_SENTENCES = 4  # evidence sentences parsed per question: the answer is in the top 4 for 95%
@@ -103,7 +103,7 @@ class ExtractiveAnswerer:
         best, scored = self.choose(asked, read)
         support = read[0].score if read else None
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5) \
-                or off_focus(asked, cues, best):
+                or off_focus(asked, cues, best, read[best.sentence].context):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)
@@ -122,7 +122,9 @@ class ExtractiveAnswerer:
     def choose(self, asked: Question, read: Sequence[Candidate]) -> tuple[ScoredSpan | None,
                                                                           list[ScoredSpan]]:
         """The best-ranked span (``None``: no candidate) and all the spans it was chosen from."""
-        scored = self.scored_spans(asked, read)
+        # a span that clashes with the expected type (a noun phrase for "how many", a name for
+        # "why") never answers: on development data no such answer was right
+        scored = [s for s in self.scored_spans(asked, read) if not s.features.get("clash")]
         cues = self.cues(asked)
         if cues.answer_type == "statement":
             # what someone said is their quotation or reported words, never their name; what
@@ -211,12 +213,14 @@ class ExtractiveAnswerer:
                              "confidence": round(best.probability, 4)})
 
 
-def off_focus(asked: Question, cues: Cues, best: ScoredSpan) -> bool:
+def off_focus(asked: Question, cues: Cues, best: ScoredSpan, before: str = "") -> bool:
     """A property of something named ("Where was Kallas born?", "What is the population of
-    Brussels?") is answered only by a sentence that states that property: a span of the right type
-    in a sentence that merely mentions the name is about something else."""
+    Brussels?") is answered only by a sentence that states that property (or follows one that
+    does): a span of the right type in a sentence that merely mentions the name is about
+    something else."""
     return bool(asked.entities and cues.asks_property and best.features.get("pred_known")
-                and not best.features.get("pred_in_sent"))
+                and not best.features.get("pred_in_sent")
+                and not states(cues.predicate, [stem(w) for w in words(before)]))
 
 
 def _sentence(c: Candidate, rank: int, parse: Parse, cues: Cues) -> Sentence:

@@ -162,27 +162,39 @@ def _title(cues: Cues, p: Parse, span: Span) -> dict[str, float]:
     if cues.answer_type != "person" or span.label != "PERSON" or not cues.named:
         return {}
     owners = [span.head] + ([head.head] if head.dep == "appos" else [])
-    names = set()
+    names: list[list[str]] = []  # runs of words: "United Kingdom"
     for owner in owners:
+        last = -2
         for i in range(p.subtree(owner)[0], min(owner, span.start)):
             t = toks[i]
             if t.ent in ("NORP", "GPE") and t.dep in ("amod", "compound", "poss", "nmod"):
-                names.add(t.text)
+                if i == last + 1 and names:
+                    names[-1].append(t.text)
+                else:
+                    names.append([t.text])
+                last = i
     if not names:
         return {}
-    match = any(n.lower()[:NAME_PREFIX] == q.lower()[:NAME_PREFIX] for n in names for q in cues.named)
+    match = any(same_name(run, q) for run in names for q in cues.named)
     return {"title_match": float(match), "title_clash": float(not match)}
+
+
+def same_name(run: list[str], term: str) -> bool:
+    """ "Swedish" ~ "Sweden" (first letters), "UK" ~ "United Kingdom" (initials)."""
+    if term.isupper() and len(term) <= 4 and len(run) > 1:
+        return "".join(w[0] for w in run).upper() == term
+    return any(w.lower()[:NAME_PREFIX] == term.lower()[:NAME_PREFIX] for w in run)
 
 
 def has_predicate(p: Parse, predicate: frozenset[str]) -> bool:
     """Whether the sentence says what the question asks about: one of its predicate words, or a
     word derived from it ("represented" ~ "representatives": the first six letters)."""
-    for t in p.tokens:
-        word = t.stem
-        for want in predicate:
-            if word == want or (len(want) >= 6 and word[:6] == want[:6]):
-                return True
-    return False
+    return states(predicate, [t.stem for t in p.tokens])
+
+
+def states(predicate: frozenset[str], stems: list[str]) -> bool:
+    return any(word == want or (len(want) >= 6 and word[:6] == want[:6])
+               for word in stems for want in predicate)
 
 
 def _position(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, float]:

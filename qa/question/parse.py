@@ -265,12 +265,13 @@ def _wh_noun(wh):
 
 def _of_object(noun):
     """"kind of dog" -> dog: the noun after "of" (adjacent, since the parse of such phrases
-    inside questions is unreliable)."""
+    inside questions is unreliable); the last of a run ("the name of the US Defence Secretary"
+    -> Secretary)."""
     doc = noun.doc
     if noun.i + 2 < len(doc) and doc[noun.i + 1].lower_ == "of":
         for token in doc[noun.i + 2:]:
             if token.pos_ in ("NOUN", "PROPN"):
-                return token
+                return _adjacent_run_end(token)
             if token.pos_ not in ("DET", "ADJ", "NUM"):
                 break
     return None
