@@ -1,12 +1,21 @@
 """Train the extractive reader's span scorer: a logistic regression over ``qa.answer.scoring``'s
 features, fitted with numpy (no extra dependency).
 
-    .venv/bin/python benchmarks/reader_dev.py benchmarks/data/xquad_en_dev.jsonl \\
-        --exclude-every 3 --features train.npz          # candidate spans of the training rows
-    .venv/bin/python benchmarks/reader_dev.py benchmarks/data/xquad_en_dev.jsonl \\
-        --every 3 --limit 300 --features heldout.npz    # the tuning slice, for the printout
-    .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz \\
+    D=benchmarks/data/xquad_en_dev.jsonl
+    FIX="tense_clash=-1.5:-1.0 participle_agent=1.0:0.5 title_clash=-1.0:-0.5 title_match=0.5:0.25"
+    # 1. the ranker, from the candidate spans of the training rows
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --features train.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --every 3 --limit 300 --features heldout.npz
+    .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz --fixed $FIX \\
         --out qa/answer/reader_weights.json
+    # 2. the confidence model, from the spans that ranker answers with, with and without the
+    #    question's article (reader_dev reads the weights file written in step 1)
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --confidence pos.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --drop-gold --confidence neg.npz
+    cp qa/answer/reader_weights.json rank.json
+    .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz --fixed $FIX \\
+        --rank-from rank.json --confidence-data pos.npz neg.npz --out qa/answer/reader_weights.json
+    # 3. the thresholds: see benchmarks/abstain_thresholds.py
 
 Each row is one candidate span; its target is the span's SQuAD token F1 with the gold answer
 (soft labels: a span that half-overlaps the answer is half right). Trained only on XQuAD dev rows
@@ -141,6 +150,7 @@ def main() -> None:
                       "their article (target 0)",
             "fixed_by_hand": {name: {"rank": v[0], "confidence": v[1] if len(v) > 1 else 0.0}
                               for name, v in fixed.items()},
+            "question_analysis": "qa.question.analyze: spaCy's parse of the interrogative part",
             "script": "benchmarks/train_reader.py", "date": dt.date.today().isoformat(),
         }
         args.out.write_text(json.dumps({"features": list(FEATURES), "rank": [round(float(x), 5) for x in w],

@@ -27,7 +27,6 @@ _VAGUE_VERBS = {"make", "made", "take", "took", "taken", "get", "got", "give", "
 # say-verb constrains nothing here; attribution handles it
 _SPEECH = {"speak", "spoke", "spoken", "talk", "comment", "remark", "respond", "reply", "say"}
 _NOT_PREDICATES = {stem(v) for v in (*_VAGUE_VERBS, *SAY_VERBS, *_SPEECH)}
-# verbs that state a lasting fact about their subject rather than an event in the news
 # verbs (as written) that state a lasting fact about their subject rather than an event in the
 # news; "found" is left out ("where can X be found" asks for a place, not a founding)
 _STATE_VERBS = frozenset("born died founded established married".split())
