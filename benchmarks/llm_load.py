@@ -57,7 +57,8 @@ def main() -> None:
             answer = assistant.ask(QUESTIONS[i % len(QUESTIONS)], mode="llm")
         except Exception as exc:  # counted, not raised: the figure is how many there were
             return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
-        return {"fallback": answer.extra.get("fallback"), "seconds": time.perf_counter() - started}
+        return {"fallback": answer.extra.get("fallback"), "seconds": time.perf_counter() - started,
+                "note": bool(answer.note), "abstained": answer.abstained}
 
     load_before = os.getloadavg()[0]
     with ThreadPoolExecutor(args.concurrent) as pool:
@@ -76,7 +77,11 @@ def _figures(results: list[dict[str, Any]], args: Any, peak: int, load: float) -
         "errors": sum("error" in r for r in results),
         "answered by the model": len(model),
         "busy fallbacks": len(busy),
-        "other fallbacks": sum(bool(r.get("fallback")) and r["fallback"] != "busy" for r in results),
+        "busy fallbacks with the note": sum(r.get("fallback") == "busy" and r["note"] for r in results),
+        "busy fallbacks that abstained": sum(r.get("fallback") == "busy" and r["abstained"]
+                                             for r in results),
+        "model failures": sum(r.get("fallback") == "error" for r in results),
+        "other fallbacks": sum(r.get("fallback") not in (None, "busy", "error") for r in results),
         "longest queue seen": peak,
         "model answers, median s": round(statistics.median(model), 2) if model else None,
         "model answers, slowest s": round(max(model), 2) if model else None,

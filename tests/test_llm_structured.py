@@ -14,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from qa.answer.evidence import Candidate
 from qa.answer.grounding import locate, prefix_in, short_answer
 from qa.llm import structured_output
-from qa.llm.structured import grammar, json_schema, parse, words_and_gaps
+from qa.llm.structured import answer_confidence, grammar, json_schema, parse, words_and_gaps
 from qa.types import Article, Sentence
 
 TEXT = ("The Panthers defense gave up just 308 points. Kawann Short led the team in sacks with 11. "
@@ -45,6 +45,16 @@ def test_parse_complete_partial_and_not_found() -> None:
     assert not parse("John Healey [1]").parsed
     assert parse('{ "sentences" : [ 1 ] , "answer" : "x\\u00e9\\"y" }').answer == 'xé"y'
     assert parse('{"answer":"a\\').answer == "a"  # an escape cut in half waits
+
+
+def test_answer_confidence_is_the_lowest_log_probability_inside_the_answer() -> None:
+    pieces = [('{"', -3.0), ("answer", -2.0), ('":"', -0.4), ("Kaw", -0.2), ("ann", -0.01),
+              (" Short", -0.3), ('","', -0.05), ("sentences", -5.0), ('":[2]}', -4.0)]
+    raw = "".join(p for p, _ in pieces)
+    assert answer_confidence(raw, pieces) == -0.4  # the JSON around the answer does not count
+    assert answer_confidence(raw[:9], pieces[:2]) is None  # the answer has not started
+    assert answer_confidence(raw, []) is None  # no probabilities from this runtime
+    assert answer_confidence("".join(p for p, _ in pieces[:5]), pieces[:5]) == -0.4
 
 
 @given(st.text(max_size=40), st.lists(st.integers(1, 9), max_size=3))

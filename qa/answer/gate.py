@@ -8,6 +8,10 @@ README's "LLM answers" gives the figures and the command that produced them):
 
 - ``ask_floor``: below this support of the best sentence the question is not put to the model;
   the reader abstains (retrieval found nothing close enough to read).
+- ``min_confidence``: the lowest log-probability the model may have given a piece of its answer
+  (``qa.llm.structured.answer_confidence``); a model that hesitated is often wrong, and small
+  models almost never say "not found" on their own. Below it the answer is not shown and
+  ``unsure`` says what to do. None: not checked (also when the runtime gives no probabilities).
 - ``not_found``: what to say when the model replies that the sentences do not answer: abstain,
   or give the extractive answer (with a note) when that was right often enough for the type.
 - ``unverified``: what to say when the model's answer is not in its sentences and fails the
@@ -25,11 +29,13 @@ Action = Literal["abstain", "extractive"]
 @dataclass(frozen=True)
 class Policy:
     ask_floor: float
-    not_found: Action
-    unverified: Action
+    min_confidence: float | None = None
+    unsure: Action = "abstain"
+    not_found: Action = "abstain"
+    unverified: Action = "extractive"
 
 
-DEFAULT = Policy(ask_floor=0.25, not_found="abstain", unverified="extractive")
+DEFAULT = Policy(ask_floor=0.25)
 
 POLICIES: dict[str, Policy] = {}
 

@@ -29,7 +29,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from qa.answer.citations import Checker, Source, find_groups, is_refusal, render
 from qa.answer.evidence import Candidate
 from qa.answer.extractive import ExtractiveAnswerer, abstain, to_citation
-from qa.answer.gate import Policy, policy_for
+from qa.answer.gate import Action, Policy, policy_for
 from qa.answer.grounding import locate, prefix_in, short_answer
 from qa.answer.prompt import (
     CONDENSE_PROMPT,
@@ -52,6 +52,7 @@ NOTES = {
     "unverified": "The model's answer was not found in the sentences it cited; this is the "
                   "extractive answer.",
     "not_found": "The model found no answer in the best sentences; this is the extractive answer.",
+    "unsure": "The model was unsure of its answer; this is the extractive answer.",
     "unparsable": "The model's reply could not be read; this is the extractive answer.",
     "error": "The language model failed; this is the extractive answer.",
 }
@@ -122,10 +123,12 @@ class LLMAnswerer:
 
         candidates = list(evidence)
         policy = self.policies(asked.answer_type)
-        sources, dropped = select_sources(candidates, self.settings.llm.sentences)
+        llm = self.settings.llm
+        sources, dropped = select_sources(candidates, llm.sentences, llm.sentence_margin)
         support = candidates[0].score if candidates else None
         if not sources or (support is not None and support < policy.ask_floor):
             result = abstain(asked.text, self.mode, support)
+            result.extra["not_asked"] = "no evidence" if not sources else "support below the floor"
             yield "token", result.text
             yield "answer", result
             return
@@ -134,7 +137,7 @@ class LLMAnswerer:
         _ = self.chat  # a missing extra or a bad model file is the user's to fix: raised here
         try:
             with self.queue.admit():
-                raw = yield from self._generate(asked, sources, extra)
+                raw = yield from self._generate(asked, sources, extra, policy)
         except Busy:
             yield from self._fallback_events(asked, candidates, "busy", extra, "")
             return
@@ -146,22 +149,29 @@ class LLMAnswerer:
             return
         yield from self._conclude(asked, candidates, sources, raw, extra, policy)
 
-    def _generate(self, asked: Question, sources: list[Candidate],
-                  extra: dict[str, Any]) -> Generator[Event, None, str]:
-        """Stream the model's reply; show the answer while it matches a given sentence.
-        Returns the raw reply."""
+    def _generate(self, asked: Question, sources: list[Candidate], extra: dict[str, Any],
+                  policy: Policy) -> Generator[Event, None, str]:
+        """Stream the model's reply; show the answer while it matches a given sentence (for types
+        with a confidence floor, once it is complete and sure enough). Returns the raw reply."""
         from qa.llm import structured_output
-        from qa.llm.structured import parse
+        from qa.llm.structured import answer_confidence, parse
 
         started, raw, shown = time.perf_counter(), "", ""
+        pieces: list[tuple[str, float]] = []
         texts = [c.sentence.text for c in sources]
-        kwargs = structured_output(self.chat, texts)
+        kwargs = {**structured_output(self.chat, texts), "logprobs": True}
         for chunk in self.chat.stream(build_messages(asked, sources),
                                       max_tokens=self.settings.llm.max_tokens, **kwargs):
             if timings := chunk.response_metadata.get("timings"):
                 extra["llm_timings"] = _token_counts(timings)
             raw += chunk.text
-            reply = parse(raw)
+            if (logprob := _lowest_logprob(chunk.response_metadata)) is not None:
+                pieces.append((chunk.text, logprob))
+            reply, confidence = parse(raw), answer_confidence(raw, pieces)
+            if policy.min_confidence is not None and (
+                    not reply.answer_closed or _unsure(policy, confidence)):
+                yield "working", None  # held until the model's confidence in all of it is known
+                continue
             cited = [texts[n - 1] for n in reply.sentences or () if 1 <= n <= len(texts)]
             visible = prefix_in(reply.answer.lstrip(), cited + texts)
             if visible and len(visible) > len(shown) and visible.startswith(shown):
@@ -171,7 +181,9 @@ class LLMAnswerer:
                 shown = visible
             else:
                 yield "working", None
-        extra.update(llm_text=raw, llm_ms=_ms(started), shown=shown)
+        confidence = answer_confidence(raw, pieces)
+        extra.update(llm_text=raw, llm_ms=_ms(started), shown=shown,
+                     confidence=None if confidence is None else round(confidence, 4))
         return raw
 
     def _conclude(self, asked: Question, candidates: list[Candidate], sources: list[Candidate],
@@ -184,6 +196,9 @@ class LLMAnswerer:
             return
         if not reply.answer.strip():
             yield from self._refuse(asked, policy, candidates, extra, shown)
+            return
+        if _unsure(policy, extra.get("confidence")):
+            yield from self._act(policy.unsure, "unsure", asked, candidates, extra, shown)
             return
         cited = reply.sentences or ()
         found = locate(reply.answer, sources, cited)
@@ -198,11 +213,7 @@ class LLMAnswerer:
             return
         checked = self._check(asked, sources, reply.answer, cited)
         if checked is None:
-            if policy.unverified == "abstain":
-                yield from _finish(_abstained(asked, self.mode, {**extra, "unverified": True}),
-                                   shown)
-            else:
-                yield from self._fallback_events(asked, candidates, "unverified", extra, shown)
+            yield from self._act(policy.unverified, "unverified", asked, candidates, extra, shown)
             return
         numbers = checked
         citations = tuple(to_citation(i + 1, sources[n - 1]) for i, n in enumerate(numbers))
@@ -248,6 +259,14 @@ class LLMAnswerer:
         else:
             yield from _finish(_abstained(asked, self.mode, {**extra, "refused": True}), shown)
 
+    def _act(self, action: Action, reason: str, asked: Question, candidates: list[Candidate],
+             extra: dict[str, Any], shown: str) -> Iterator[Event]:
+        """The policy's answer when the model's is not given: abstain, or the extractive one."""
+        if action == "extractive":
+            yield from self._fallback_events(asked, candidates, reason, extra, shown)
+        else:
+            yield from _finish(_abstained(asked, self.mode, {**extra, reason: True}), shown)
+
     def _fallback_events(self, asked: Question, candidates: list[Candidate], reason: str,
                          extra: dict[str, Any], shown: str) -> Iterator[Event]:
         """The extractive answer, saying why (``extra["fallback"]`` and a visible note)."""
@@ -270,6 +289,19 @@ def _finish(result: Answer, shown: str) -> Iterator[Event]:
     for c in result.citations:
         yield "citation", c
     yield "answer", result
+
+
+def _unsure(policy: Policy, confidence: float | None) -> bool:
+    return policy.min_confidence is not None and confidence is not None \
+        and confidence < policy.min_confidence
+
+
+def _lowest_logprob(metadata: dict[str, Any]) -> float | None:
+    """The lowest log-probability among a chunk's tokens (llama.cpp and OpenAI report
+    ``{"content": [{"token", "logprob"}, …]}``)."""
+    content = (metadata.get("logprobs") or {}).get("content") or []
+    values = [t["logprob"] for t in content if isinstance(t.get("logprob"), int | float)]
+    return min(values) if values else None
 
 
 def _abstained(asked: Question, mode: str, extra: dict[str, Any]) -> Answer:

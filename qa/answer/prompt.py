@@ -64,17 +64,23 @@ _INSTRUCTION_LIKE = re.compile(
     r"|\b(system prompt|you are now|new instructions|as an ai\b)", re.IGNORECASE)
 
 
-def select_sources(candidates: list[Candidate], limit: int,
+def select_sources(candidates: list[Candidate], limit: int, margin: float | None = None,
                    ) -> tuple[list[Candidate], list[dict[str, Any]]]:
-    """The best sentences, in reading order (article by article), and those left out as
-    instruction-like."""
+    """The best sentences (at most ``limit``; with a ``margin``, only those scoring within it of
+    the best one), in reading order (article by article), and those left out as
+    instruction-like.
+
+    Every sentence given costs prompt-reading time, and when one sentence clearly leads, the
+    ones far behind it rarely hold the answer: on the tuning questions, up to 4 sentences within
+    0.25 of the best held the answer more often than a fixed 3, with 28% fewer words."""
     chosen: list[Candidate] = []
     dropped: list[dict[str, Any]] = []
     for cand in candidates:
         if _INSTRUCTION_LIKE.search(cand.sentence.text):
             dropped.append({"article_id": cand.article.id, "sentence_idx": cand.sentence.idx,
                             "reason": "instruction-like"})
-        elif len(chosen) < limit:
+        elif len(chosen) < limit and (margin is None or not chosen
+                                      or cand.score >= chosen[0].score - margin):
             chosen.append(cand)
     first_rank: dict[str, int] = {}
     for cand in chosen:

@@ -169,6 +169,8 @@ class LlamaCppChat(BaseChatModel):
         for key in ("grammar", "response_format"):  # structured output (qa.llm.structured)
             if kwargs.get(key):
                 request[key] = kwargs[key]
+        if kwargs.get("logprobs"):  # the model's own probability of each token it wrote
+            request.update(logprobs=True, top_logprobs=1, post_sampling_probs=False)
         return request
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -214,7 +216,10 @@ class LlamaCppChat(BaseChatModel):
                     if text:
                         if run_manager:
                             run_manager.on_llm_new_token(text)
-                        yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+                        # the same shape as langchain-openai's: {"content": [{"token", "logprob"}]}
+                        meta = {"logprobs": choice["logprobs"]} if choice.get("logprobs") else {}
+                        yield ChatGenerationChunk(message=AIMessageChunk(
+                            content=text, response_metadata=meta))
                 if isinstance(item, dict) and item.get("timings"):  # the last chunk: token counts
                     yield ChatGenerationChunk(message=AIMessageChunk(
                         content="", response_metadata={"timings": item["timings"]}))

@@ -118,8 +118,27 @@ def parse(text: str) -> Reply:
     a = _ANSWER.search(text)
     if a is None:
         return Reply(sentences, "", False, parsed=m is not None)
-    answer, closed = _decode_prefix(text, a.end())
-    return Reply(sentences, answer, closed, parsed=True)
+    answer, end = _decode_prefix(text, a.end())
+    return Reply(sentences, answer, end is not None, parsed=True)
+
+
+def answer_confidence(text: str, pieces: Sequence[tuple[str, float]]) -> float | None:
+    """The lowest log-probability the model gave any piece of its answer, from the piece that
+    opens the answer string to the one that closes it (``pieces`` are the streamed chunks of
+    ``text`` with the lowest log-probability of their tokens): low when it hesitated anywhere,
+    including over where to stop. None without log-probabilities or before the answer starts."""
+    a = _ANSWER.search(text)
+    if a is None or not pieces:
+        return None
+    start = a.end() - 1  # the opening quote
+    _, end = _decode_prefix(text, a.end())
+    last = len(text) if end is None else end
+    pos, low = 0, None
+    for piece, logprob in pieces:
+        first, pos = pos, pos + len(piece)
+        if pos > start and first <= last:
+            low = logprob if low is None else min(low, logprob)
+    return low
 
 
 def _whole(text: str) -> Reply | None:
@@ -137,14 +156,15 @@ def _whole(text: str) -> Reply | None:
                  parsed="answer" in data or "sentences" in data)
 
 
-def _decode_prefix(text: str, start: int) -> tuple[str, bool]:
-    """A JSON string body from ``start``: (decoded so far, closed); an unfinished escape waits."""
+def _decode_prefix(text: str, start: int) -> tuple[str, int | None]:
+    """A JSON string body from ``start``: (decoded so far, index of the closing quote or None
+    while it is open); an unfinished escape waits."""
     out: list[str] = []
     i = start
     while i < len(text):
         ch = text[i]
         if ch == '"':
-            return "".join(out), True
+            return "".join(out), i
         if ch != "\\":
             out.append(ch)
             i += 1
@@ -161,7 +181,7 @@ def _decode_prefix(text: str, start: int) -> tuple[str, bool]:
         else:
             out.append(_ESCAPES.get(code, code))
             i += 2
-    return "".join(out), False
+    return "".join(out), None
 
 
 def _unicode_escape(text: str, i: int) -> tuple[str, int]:
