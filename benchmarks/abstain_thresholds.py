@@ -45,7 +45,8 @@ def main() -> None:
     ap.add_argument("files", type=Path, nargs="+")
     ap.add_argument("--min", type=int, default=10)
     ap.add_argument("--unanswerable-share", type=float, default=None,
-                    help="weight rows so that unanswerable questions are this share (default: as in the files)")
+                    help="weight rows so that unanswerable questions are this share "
+                    "(default: as in the files)")
     args = ap.parse_args()
     model = default_model()
     w = np.array([model.confidence.get(k, 0.0) for k in FEATURES])
