@@ -21,7 +21,7 @@ from qa.answer.cues import Cues, read_cues
 from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
-from qa.answer.quotes import widen_quote
+from qa.answer.quotes import balance_quotes, widen_quote
 from qa.answer.scoring import Model, Sentence, default_model, features, states
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
@@ -198,6 +198,8 @@ class ExtractiveAnswerer:
         if "quote" in best.span.kinds:
             start, end, before = widen_quote(cand, start, end)
             cited = [*before, cand]
+        start, end = balance_quotes(cand.article.text, start, end, cited[0].sentence.start,
+                                    cand.sentence.end)
         key = span_key(best.text)
         for s in sorted(scored, key=lambda s: -s.score):
             other = read[s.sentence]
