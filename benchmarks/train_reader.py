@@ -1,12 +1,21 @@
 """Train the extractive reader's span scorer: a logistic regression over ``qa.answer.scoring``'s
 features, fitted with numpy (no extra dependency).
 
-    .venv/bin/python benchmarks/reader_dev.py benchmarks/data/xquad_en_dev.jsonl \\
-        --exclude-every 3 --features train.npz          # candidate spans of the training rows
-    .venv/bin/python benchmarks/reader_dev.py benchmarks/data/xquad_en_dev.jsonl \\
-        --every 3 --limit 300 --features heldout.npz    # the tuning slice, for the printout
-    .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz \\
+    D=benchmarks/data/xquad_en_dev.jsonl
+    FIX="tense_clash=-1.5:-1.0 participle_agent=1.0:0.5 title_clash=-1.0:-0.5 title_match=0.5:0.25"
+    # 1. the ranker, from the candidate spans of the training rows
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --features train.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --every 3 --limit 300 --features heldout.npz
+    .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz --fixed $FIX \\
         --out qa/answer/reader_weights.json
+    # 2. the confidence model, from the spans that ranker answers with, with and without the
+    #    question's article (reader_dev reads the weights file written in step 1)
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --confidence pos.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --drop-gold --confidence neg.npz
+    cp qa/answer/reader_weights.json rank.json
+    .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz --fixed $FIX \\
+        --rank-from rank.json --confidence-data pos.npz neg.npz --out qa/answer/reader_weights.json
+    # 3. the thresholds: see benchmarks/abstain_thresholds.py
 
 Each row is one candidate span; its target is the span's SQuAD token F1 with the gold answer
 (soft labels: a span that half-overlaps the answer is half right). Trained only on XQuAD dev rows
@@ -89,26 +98,38 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("train", type=Path)
     p.add_argument("--heldout", type=Path)
-    p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--l2", type=float, default=1e-2)
+    p.add_argument("--power", type=float, default=2.0,
+                   help="the ranker's target per span ~ F1**power (higher: the exact answer counts more)")
     p.add_argument("--confidence-data", type=Path, nargs="*", default=[],
                    help="reader_dev.py --confidence files: the best span of each question and its F1 "
                         "(with --drop-gold: of questions whose article was removed)")
     p.add_argument("--rank-from", type=Path, help="a weights file whose ranker is kept as it is")
+    p.add_argument("--fixed", nargs="*", default=[], metavar="NAME=RANK[:CONFIDENCE]",
+                   help="features too rare in the training data to be learned: left out of the fit "
+                        "and given these weights (documented in the provenance)")
     p.add_argument("--show", type=int, default=25, help="print the largest weights")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     train = np.load(args.train)
     X, y = train["X"].astype(np.float64), train["y"].astype(np.float64)
+    fixed = {name: [float(v) for v in value.split(":")] for name, value in
+             (item.split("=") for item in args.fixed)}
+    X[:, [FEATURES.index(name) for name in fixed]] = 0.0  # no say in the fit
     if args.rank_from:  # keep a trained ranker, fit only the confidence model
         kept = json.loads(args.rank_from.read_text(encoding="utf-8"))
         w = np.array([dict(zip(kept["features"], kept["rank"], strict=True)).get(k, 0.0) for k in FEATURES])
     else:
-        w = fit_listwise(X, y, train["qid"], args.l2)
+        w = fit_listwise(X, y, train["qid"], args.l2, power=args.power)
     confidence = np.zeros_like(w)
     if args.confidence_data:  # the confidence of the span the reader answers with
         parts = [np.load(path) for path in args.confidence_data]
-        confidence = fit(np.vstack([d["X"] for d in parts]).astype(np.float64),
-                         np.concatenate([d["y"] for d in parts]).astype(np.float64), args.l2)
+        cx = np.vstack([d["X"] for d in parts]).astype(np.float64)
+        cx[:, [FEATURES.index(name) for name in fixed]] = 0.0
+        confidence = fit(cx, np.concatenate([d["y"] for d in parts]).astype(np.float64), args.l2)
+    for name, values in fixed.items():
+        w[FEATURES.index(name)] = values[0]
+        confidence[FEATURES.index(name)] = values[1] if len(values) > 1 else 0.0
     n_q = len(set(train["qid"].tolist()))
     print(f"trained on {len(train['y'])} spans of {n_q} questions; top-1 F1 {top1(train, w):.1f}")
     if args.heldout:
@@ -121,12 +142,15 @@ def main() -> None:
             "trained_on": "XQuAD English dev questions (xquad_en_dev.jsonl, CC BY-SA 4.0): the rows "
                           "whose position is not a multiple of 3; no row of the reported sample or "
                           "of the seed eval set",
-            "questions": n_q, "spans": len(train["y"]), "l2": args.l2,
+            "questions": n_q, "spans": len(train["y"]), "l2": args.l2, "power": args.power,
             "confidence_trained_on": [p.name for p in args.confidence_data] or "nothing yet: zeros",
             "target": "SQuAD token F1 of the span with the gold answer; rank: a softmax over each "
-                      "question's spans (target ~ F1**4); confidence: a logistic regression on the "
+                      "question's spans (target ~ F1**power); confidence: a logistic regression on the "
                       "best-ranked span of each question, with the same questions asked again without "
                       "their article (target 0)",
+            "fixed_by_hand": {name: {"rank": v[0], "confidence": v[1] if len(v) > 1 else 0.0}
+                              for name, v in fixed.items()},
+            "question_analysis": "qa.question.analyze: spaCy's parse of the interrogative part",
             "script": "benchmarks/train_reader.py", "date": dt.date.today().isoformat(),
         }
         args.out.write_text(json.dumps({"features": list(FEATURES), "rank": [round(float(x), 5) for x in w],

@@ -8,7 +8,7 @@ from qa import ABSTAIN_MESSAGE, Article, Sentence
 from qa.answer import extractive
 from qa.answer.evidence import Candidate, score_sentences
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.quotes import widen_quote
+from qa.answer.quotes import balance_quotes, widen_quote
 from qa.answer.scoring import Model
 from qa.answer.spans import quote_chars
 from qa.question import analyze
@@ -162,3 +162,16 @@ def test_llm_mode_without_its_module_is_a_clear_error(seed_index, fake_embedder,
     monkeypatch.setattr("importlib.import_module", lambda name: no_llm(name))
     with pytest.raises(DependencyError, match=r"pip install -e '\.\[llm\]'"):
         Assistant(seed_index, embedder=fake_embedder).ask("Who?", mode="llm")
+
+
+@pytest.mark.parametrize(("text", "span", "expected"), [
+    ("He said they must “be ready”.", "they must “be ready", "they must “be ready”"),
+    ('He said they must "be ready".', 'they must "be ready', 'they must "be ready"'),
+    ("“We are ready,” she said.", "We are ready,”", "“We are ready,”"),
+    ("He said “be ready” twice.", "“be ready”", "“be ready”"),  # balanced: unchanged
+    ("He said they must be ready.", "they must be", "they must be"),
+])
+def test_a_span_never_leaves_a_quotation_half_open(text: str, span: str, expected: str) -> None:
+    start = text.index(span)
+    a, b = balance_quotes(text, start, start + len(span), 0, len(text))
+    assert text[a:b] == expected

@@ -63,6 +63,14 @@ def test_split(text: str, context: str, interrogative: str) -> None:
     ("How long will the ban last?", "duration", "how long", None, None),
     ("How old is the president?", "number", "how old", None, "year"),
     ("What is NATO?", "other", "what", None, None),
+    # "what" as the subject or object of a content verb asks for a thing; a naming verb
+    # ("called") asks for a name, not for what someone said
+    ("What did the choir sing?", "thing", "what", None, None),
+    ("What brought the trading to a stop?", "thing", "what", None, None),
+    ("What are the small tentacles called?", "thing", "what", None, None),
+    ("What did the minister call the plan?", "thing", "what", None, None),
+    ("What happened to the ship?", "other", "what", None, None),
+    ("What did the council do?", "other", "what", None, None),
 ])
 def test_answer_type_and_focus(text: str, kind: str, wh: str, focus_noun, unit) -> None:
     q = analyze(text, FRIDAY)

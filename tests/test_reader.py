@@ -52,8 +52,11 @@ def test_what_someone_said_is_their_words_not_their_name(real_assistant) -> None
     assert not answer.abstained and short is not None
     assert "Healey" not in short.text and len(short.text.split()) >= 5
     text = stored_text(real_assistant)
-    # a quotation: the article has it between quotation marks, and Healey is named as speaker
-    assert text[short.start - 1] in "“\"" and text[short.end:short.end + 2].strip(" ,.")[:1] in "”\""
+    # his words: a quotation (between quotation marks) or what follows "Healey said", in a
+    # sentence that names him as the speaker
+    quoted = text[short.start - 1] in "“\"" and text[short.end:short.end + 2].strip(" ,.")[:1] in "”\""
+    reported = "Healey said " + short.text in text
+    assert quoted or reported
     assert any("Healey said" in c.sentence for c in answer.citations)
     assert not any(c.is_caption for c in answer.citations)
 
@@ -81,3 +84,13 @@ def test_candidate_spans_of_a_real_parse() -> None:
         "will chair it, Healey said."])[0]
     texts = {parse.span_text(s.start, s.end) for s in candidates(parse)}
     assert {"about 50", "NATO", "the UK and Germany", "Healey"} <= texts
+
+
+def test_past_and_future_chairs_are_told_apart(real_assistant) -> None:
+    """The article says who chaired this meeting ("Chairing the first meeting ..., John Healey
+    said") and who will chair the next ("will be chaired by the UK and Germany")."""
+    past = real_assistant.ask("Which defence minister chaired the coalition's first meeting?")
+    assert not past.abstained and "Healey" in past.short_answer.text
+    future = real_assistant.ask("Who will chair the meeting?")
+    assert not future.abstained and "UK" in future.short_answer.text
+    assert "Healey" not in future.short_answer.text

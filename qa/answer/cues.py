@@ -20,6 +20,22 @@ from qa.types import Question
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _KIND_NOUNS = {"type", "kind", "sort", "form", "variety", "class", "category", "manner"}
 _LIGHT_VERBS = {"be", "is", "are", "was", "were", "do", "does", "did", "has", "have", "had"}
+# verbs that say little about what is asked ("make a statement", "take place"): no predicate
+_VAGUE_VERBS = {"make", "made", "take", "took", "taken", "get", "got", "give", "gave", "given",
+                "happen", "happened", "become", "became", "go", "went", "come", "came", "use", "used"}
+# speech is reported in many words ("Where did Healey speak?" - "Healey said at ..."), so a
+# say-verb constrains nothing here; attribution handles it
+_SPEECH = {"speak", "spoke", "spoken", "talk", "comment", "remark", "respond", "reply", "say"}
+_NOT_PREDICATES = {stem(v) for v in (*_VAGUE_VERBS, *SAY_VERBS, *_SPEECH)}
+# verbs (as written) that state a lasting fact about their subject rather than an event in the
+# news; "found" is left out ("where can X be found" asks for a place, not a founding)
+_STATE_VERBS = frozenset("born died founded established married".split())
+# nouns that only repeat the answer type ("what percentage", "what location"): no property
+_TYPE_NOUNS = frozenset("""year day date time country city place number percentage percent proportion
+    share location site area region amount figure total""".split())
+_FUTURE = {"will", "shall", "'ll", "wo"}
+# "how old is X" asks about an age; the sentence may say either word
+_PROPERTY_WORDS = {"old": ("old", "age", "aged"), "born": ("born", "birth", "native")}
 ROLES = {"nsubj": "subj", "nsubjpass": "obj", "csubj": "subj", "dobj": "obj", "pobj": "pobj",
          "attr": "attr", "dative": "obj", "agent": "subj", "appos": "attr", "oprd": "attr"}
 
@@ -35,6 +51,13 @@ class Cues:
     noun: str = ""  # stem of the noun the wh-word asks about ("which breed" -> breed)
     counted: str = ""  # stem of the thing counted by "how many"
     sides: dict[str, bool] = field(default_factory=dict)  # term -> stands left of the wh-word
+    tense: str = ""  # "past", "future" or "" (present / unknown) of the question's verb
+    # stems of what the question asks about its subject: the content verb ("born"), the property
+    # noun ("the population of X") or adjective ("how old"); empty when there is none
+    predicate: frozenset[str] = frozenset()
+    # the predicate is a property of the thing asked about (its birth, age, population, capital,
+    # founding): only a sentence that states that property answers it
+    asks_property: bool = False
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -68,7 +91,55 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
         kind = "statement"  # "What did Zelenskiy add?", "What did he write on X?"
     at = wh.i if wh is not None else 0
     sides = {stem(t.text.lower()): t.i < at for t in parse.tokens if t.is_content}
-    return Cues(kind, terms, focus, named, role, verb, noun, counted, sides)
+    predicate, prop = _predicate(question, parse, wh, verb)
+    return Cues(kind, terms, focus, named, role, verb, noun, counted, sides, tense(parse),
+                predicate, prop)
+
+
+def tense(parse: Parse, verb: int | None = None) -> str:
+    """ "past", "future" or "": of the whole question, or of one verb and its auxiliaries.
+
+    A participle ("Chairing the meeting, Healey said") takes the tense of the verb it hangs on.
+    """
+    toks = parse.tokens
+    if verb is None:
+        words = toks
+    else:
+        while toks[verb].tag in ("VBG", "VBN") and toks[verb].dep in ("advcl", "xcomp", "acl") \
+                and toks[verb].head != verb and not any(toks[c].dep == "aux" for c in parse.children(verb)):
+            verb = toks[verb].head
+        words = [toks[verb]] + [toks[c] for c in parse.children(verb) if toks[c].dep in ("aux", "auxpass")]
+    lower = {t.text.lower() for t in words if t.tag == "MD"}
+    if lower & _FUTURE:
+        return "future"
+    if any(t.tag == "VBD" for t in words):
+        return "past"
+    if any(t.text.lower() in ("has", "have", "'ve") and t.dep == "aux" for t in words) and \
+            any(t.tag == "VBN" for t in words):
+        return "past"  # "has chaired": done, not to come
+    return ""
+
+
+def _predicate(question: Question, parse: Parse, wh, verb: str) -> tuple[frozenset[str], bool]:
+    """What the answer must be said with (the content verb, else the property asked about), and
+    whether that is a property of the thing asked about."""
+    words: set[str] = set()
+    prop = False
+    if verb and verb not in _NOT_PREDICATES:
+        words.add(verb)
+        words.update(stem(w) for w in _PROPERTY_WORDS.get(verb, ()))
+        prop = any(t.text.lower() in _STATE_VERBS for t in parse.tokens if t.stem == verb)
+    if wh is not None and wh.text.lower() == "how" and wh.i + 1 < len(parse.tokens):
+        adj = parse.tokens[wh.i + 1]
+        if adj.pos in ("ADJ", "ADV") and adj.text.lower() not in ("many", "much", "often"):
+            words.update(stem(w) for w in _PROPERTY_WORDS.get(adj.text.lower(), (adj.text.lower(),)))
+            prop = True  # "how old", "how tall"
+    noun = question.focus_noun
+    if not words and noun and question.answer_type in ("number", "money", "percent", "date", "place") \
+            and noun not in _TYPE_NOUNS:
+        words.add(stem(noun.lower()))  # "what is the population of X", "the capital of X"
+        prop = True
+    return frozenset(words), prop
 
 
 def _main_verb(parse: Parse) -> str:
@@ -84,8 +155,10 @@ def _main_verb(parse: Parse) -> str:
 
 def _named(text: str) -> list[str]:
     words = re.findall(r"\w+", text)
+    # an acronym is a name even when it spells a stop word ("US", "IT")
     return [w for i, w in enumerate(words)
-            if (w[0].isupper() and i > 0 and w.lower() not in STOPWORDS) or w.isdigit()]
+            if (w[0].isupper() and i > 0 and (w.lower() not in STOPWORDS or (w.isupper() and len(w) > 1)))
+            or w.isdigit()]
 
 
 def _counted(text: str) -> str:

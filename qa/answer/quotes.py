@@ -14,6 +14,7 @@ from qa.answer.evidence import Candidate
 from qa.types import Sentence
 
 OPENING = "“\""
+CLOSING = "”\""
 
 
 def widen_quote(cand: Candidate, start: int, end: int) -> tuple[int, int, list[Candidate]]:
@@ -33,6 +34,23 @@ def widen_quote(cand: Candidate, start: int, end: int) -> tuple[int, int, list[C
         return start, end, []
     prev = Sentence(s.article_id, s.idx - 1, prev_start, prev_start + len(context), context)
     return prev_start + opening + 1, end, [replace(cand, sentence=prev, context="")]
+
+
+def balance_quotes(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """[start, end) with the quotation mark that closes (or opens) a quotation it leaves half
+    open, when that mark sits right beside it within [lo, hi): "its members must ensure “that
+    we’re fully prepared”", never "… ensure “that we’re fully prepared"."""
+    span = text[start:end]
+    if _unclosed_opening(span) is not None and end < hi and text[end] in CLOSING:
+        end += 1
+    if _unopened_closing(span) and start > lo and text[start - 1] in OPENING:
+        start -= 1
+    return start, end
+
+
+def _unopened_closing(text: str) -> bool:
+    curly = text.find("”")
+    return curly >= 0 and "“" not in text[:curly]
 
 
 def _unclosed_opening(text: str) -> int | None:

@@ -25,11 +25,13 @@ import math
 from dataclasses import dataclass
 from importlib import resources
 
-from qa.answer.cues import ROLES, Cues
+from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.parse import Parse
 from qa.answer.spans import SAY_VERBS, Span
 from qa.text import stem
 
+# "Where did Healey speak?": any verb of saying reports the speaking
+SPEECH_STEMS = frozenset(stem(w) for w in "speak spoke talk comment remark say".split())
 WINDOW = 8  # tokens either side of a span searched for question words (sliding-window baseline)
 NAME_PREFIX = 4  # "Sweden" ~ "Swedish": names match on their first letters
 
@@ -54,6 +56,8 @@ FEATURES: tuple[str, ...] = (
     "appos_link", "noun_link", "counted_link", "counted_clash", "agree_log", "len_log", "len1",
     "len_gt8", "pron", "named_cov", "say_clause", "order_agree", "left_match", "right_match",
     "after_naming", "in_parens", "modifier_link", "speaker_match", "locative",
+    "pred_known", "pred_in_sent", "tense_clash", "tense_agree", "participle_agent",
+    "title_match", "title_clash",
     *(f"dep:{d}" for d in (*HEAD_DEPS, "other")),
     *(f"{g}:{k}" for g in sorted(set(GROUPS.values())) for k in KINDS),
 )
@@ -139,9 +143,58 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
                           or (toks[span.head].dep == "pobj"
                           and toks[toks[span.head].head].text.lower() in _LOCATIVE))
     f["speaker_match"] = float(bool(span.kinds & {"quote", "clause"}) and speaks(p, span, matched))
+    if cues.predicate:
+        f["pred_known"] = 1.0
+        f["pred_in_sent"] = float(has_predicate(p, cues.predicate))
     f.update(_position(cues, p, span, matched))
     f.update(_links(cues, p, span, matched))
+    f.update(_title(cues, p, span))
     return f
+
+
+def _title(cues: Cues, p: Parse, span: Span) -> dict[str, float]:
+    """A person's title against the question's names: "Dutch Defence Minister Ruben Brekelmans"
+    and "His Swedish counterpart, Pål Jonson" for "Who is the Swedish defence minister?". The
+    title is the nationality or place that modifies the name (or the noun it is in apposition
+    to), left of it."""
+    toks = p.tokens
+    head = toks[span.head]
+    if cues.answer_type != "person" or span.label != "PERSON" or not cues.named:
+        return {}
+    owners = [span.head] + ([head.head] if head.dep == "appos" else [])
+    names: list[list[str]] = []  # runs of words: "United Kingdom"
+    for owner in owners:
+        last = -2
+        for i in range(p.subtree(owner)[0], min(owner, span.start)):
+            t = toks[i]
+            if t.ent in ("NORP", "GPE") and t.dep in ("amod", "compound", "poss", "nmod"):
+                if i == last + 1 and names:
+                    names[-1].append(t.text)
+                else:
+                    names.append([t.text])
+                last = i
+    if not names:
+        return {}
+    match = any(same_name(run, q) for run in names for q in cues.named)
+    return {"title_match": float(match), "title_clash": float(not match)}
+
+
+def same_name(run: list[str], term: str) -> bool:
+    """ "Swedish" ~ "Sweden" (first letters), "UK" ~ "United Kingdom" (initials)."""
+    if term.isupper() and len(term) <= 4 and len(run) > 1:
+        return "".join(w[0] for w in run).upper() == term
+    return any(w.lower()[:NAME_PREFIX] == term.lower()[:NAME_PREFIX] for w in run)
+
+
+def has_predicate(p: Parse, predicate: frozenset[str]) -> bool:
+    """Whether the sentence says what the question asks about: one of its predicate words, or a
+    word derived from it ("represented" ~ "representatives": the first six letters)."""
+    return states(predicate, [t.stem for t in p.tokens])
+
+
+def states(predicate: frozenset[str], stems: list[str]) -> bool:
+    return any(word == want or (len(want) >= 6 and word[:6] == want[:6])
+               for word in stems for want in predicate)
 
 
 def _position(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, float]:
@@ -170,9 +223,17 @@ def _links(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, fl
     if verb is not None:
         f["shares_verb"] = float(any(_governor(p, m) == verb or m == verb for m in matched))
         vstem = stem(toks[verb].text.lower())
-        f["verb_match"] = float((bool(cues.verb) and vstem == cues.verb) or vstem in cues.terms)
+        f["verb_match"] = float((bool(cues.verb) and vstem == cues.verb) or vstem in cues.terms
+                                or (cues.verb in SPEECH_STEMS and toks[verb].text.lower() in SAY_VERBS))
         f["say_clause"] = float(toks[verb].text.lower() in SAY_VERBS and "clause" in span.kinds
                                 and toks[span.head].dep == "ccomp")
+        if cues.tense:  # "Who chaired" is not answered by who "will chair"
+            said = tense(p, verb)
+            f["tense_clash"] = float({said, cues.tense} == {"past", "future"})
+            f["tense_agree"] = float(said == cues.tense)
+        if cues.verb and head.dep == "nsubj" and _participle_agent(p, verb, cues.verb):
+            # "Chairing the meeting, Healey said ...": Healey chaired it
+            f["participle_agent"] = f["verb_match"] = f["shares_verb"] = 1.0
     role = ROLES.get(head.dep, "")
     if head.dep == "pobj" and toks[head.head].dep == "agent":
         role = "subj"
@@ -197,6 +258,17 @@ def _links(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, fl
         f["counted_clash"] = float(not f["counted_link"] and counted is not None
                                    and counted.pos == "NOUN")
     return f
+
+
+def _participle_agent(p: Parse, verb: int, wanted: str) -> bool:
+    """Whether ``verb`` has an adverbial participle clause without its own subject whose verb is
+    ``wanted``: the subject of ``verb`` is then that clause's agent too."""
+    for c in p.children(verb):
+        t = p.tokens[c]
+        if t.dep == "advcl" and t.tag in ("VBG", "VBN") and t.stem == wanted and not any(
+                p.tokens[k].dep in ("nsubj", "nsubjpass") for k in p.children(c)):
+            return True
+    return False
 
 
 def speaks(p: Parse, span: Span, matched: list[int]) -> bool:

@@ -87,6 +87,12 @@ reveal confirm note stress emphasise emphasize remark ask
 MONEY_VERBS = frozenset("cost pay spend raise earn charge sell buy fine bill owe lose invest "
                         "donate award offer bid fetch borrow lend receive worth".split())
 
+NAMING_VERBS = frozenset("call name term dub describe title label nickname".split())
+"""Speech verbs that also name things: "what is X called" asks for a name, not a statement."""
+
+VAGUE_VERBS = frozenset("do happen be have become mean".split())
+"""Verbs whose "what" asks for an action or a definition, not a thing."""
+
 EMPTY_NOUNS = frozenset("kind type sort form name variety".split())
 """Nouns that name nothing themselves: "what kind of dog" is about dogs."""
 

@@ -225,12 +225,14 @@ def _compound_head(token):
 def _what_which(wh, verb) -> dict:
     word = wh.lower_
     noun = _wh_noun(wh)
-    if _speaks(verb) and (noun is None or _lemma(noun) in lexicon.STATEMENT):
+    if _speaks(verb) and (noun is None or _lemma(noun) in lexicon.STATEMENT) and not _is_naming(verb, wh):
         return {"wh": word, "answer_type": "statement", "speaker": _speaker(verb)}
     if noun is None:
         if verb is not None and verb.lemma_.lower() in lexicon.REASON_VERBS:
             return {"wh": word, "answer_type": "reason"}
-        return {"wh": word, "answer_type": "other" if word == "what" else "thing"}
+        if word == "what" and not (_asks_a_thing(wh, verb) or (verb is not None and _is_naming(verb, wh))):
+            return {"wh": word, "answer_type": "other"}
+        return {"wh": word, "answer_type": "thing"}
     lemma = _lemma(noun)
     if lemma in lexicon.EMPTY_NOUNS:
         inner = _of_object(noun)
@@ -263,15 +265,35 @@ def _wh_noun(wh):
 
 def _of_object(noun):
     """"kind of dog" -> dog: the noun after "of" (adjacent, since the parse of such phrases
-    inside questions is unreliable)."""
+    inside questions is unreliable); the last of a run ("the name of the US Defence Secretary"
+    -> Secretary)."""
     doc = noun.doc
     if noun.i + 2 < len(doc) and doc[noun.i + 1].lower_ == "of":
         for token in doc[noun.i + 2:]:
             if token.pos_ in ("NOUN", "PROPN"):
-                return token
+                return _adjacent_run_end(token)
             if token.pos_ not in ("DET", "ADJ", "NUM"):
                 break
     return None
+
+
+def _is_naming(verb, wh) -> bool:
+    """ "What are the tentacles called?", "What did Luther call the mass?": a naming, whose answer
+    is a name, not a statement: the verb is passive or has an object besides the wh-word."""
+    if verb.lemma_.lower() not in lexicon.NAMING_VERBS:
+        return False
+    return any(c.dep_ in ("nsubjpass", "auxpass", "oprd") or (c.dep_ == "dobj" and c.i != wh.i)
+               for c in verb.children)
+
+
+def _asks_a_thing(wh, verb) -> bool:
+    """ "What did she sing?", "What brought the exchange to a stop?": "what" as the subject or
+    object of a content verb asks for a thing (a noun phrase); "what did X do", "what happened"
+    and "what is X" (a definition) ask for something else."""
+    if verb is None or verb.lemma_.lower() in lexicon.VAGUE_VERBS:
+        return False
+    return (wh.dep_ in ("dobj", "nsubj", "nsubjpass", "pobj") and wh.head.i == verb.i) or (
+        wh.dep_ == "pobj" and wh.head.head.i == verb.i)
 
 
 def _speaks(verb) -> bool:
