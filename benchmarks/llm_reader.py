@@ -11,6 +11,9 @@ index the even articles, ask the questions of the odd ones. Timings: "first" is 
 answer token after the evidence is ready, "total" the whole answer; the load average is printed
 beside them (the machine is shared). Every question is put to the model (no gate) and a refusal
 is an abstention; the rows feed ``benchmarks.llm_policy``, which sets ``qa.answer.gate``.
+``--reuse EARLIER.jsonl`` copies the model's columns from earlier rows of the same question and
+number of sentences whose evidence is unchanged (same support and gold rank), so a change to the
+extractive reader or the question analysis is measured without running the model again.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import print_table, quiet
+from benchmarks.common import print_table, quiet, read_jsonl
 
 
 def main() -> None:
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--questions", choices=("all", "even", "odd"), default="all")
     parser.add_argument("--out", type=Path, help="one JSON line per question and variant")
     parser.add_argument("--gguf", type=Path, help="another GGUF than the packaged model")
+    parser.add_argument("--reuse", type=Path, help="earlier rows whose model columns to reuse")
     args = parser.parse_args()
     quiet()
     from qa import load_eval_dataset, load_settings
@@ -50,7 +54,8 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("")  # rows are appended as they come: a long run can be read early
-    report(run(settings, asked, variants, args.out), variants)
+    earlier = {(r["id"], r["sentences"]): r for r in read_jsonl(args.reuse)} if args.reuse else {}
+    report(run(settings, asked, variants, args.out, earlier), variants)
 
 
 def _slice(items: list, spec: str) -> list:
@@ -75,7 +80,8 @@ def _ensure_index(settings: Any, items: list) -> None:
     index_paths([source], settings)
 
 
-def run(settings: Any, items: list, variants: list[int], out: Path | None) -> list[dict[str, Any]]:
+def run(settings: Any, items: list, variants: list[int], out: Path | None,
+        earlier: dict[tuple[str, int], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     from qa import Assistant
     from qa.answer.gate import Policy
     from qa.answer.llm import LLMAnswerer
@@ -99,13 +105,21 @@ def run(settings: Any, items: list, variants: list[int], out: Path | None) -> li
         assert turn.question is not None
         base = _base(item, turn, extractive.answer(turn.question, turn.evidence))
         for n, reader in readers.items():
-            rows.append({**base, "sentences": n, **_read(reader, turn, item.answers, n)})
+            old = (earlier or {}).get((item.id, n))
+            same = old is not None and all(old[k] == base[k] for k in ("support", "gold_rank"))
+            model = {k: old[k] for k in MODEL_COLUMNS} if same and old else \
+                _read(reader, turn, item.answers, n)
+            rows.append({**base, "sentences": n, **model})
             if out:
                 with out.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
         print(f"\r{count}/{len(items)}", end="", flush=True)
     print()
     return rows
+
+
+MODEL_COLUMNS = ("answer", "abstained", "short", "fallback", "refused", "llm_text", "f1", "em",
+                 "first_s", "total_s", "llm_s", "load", "timings", "confidence", "given_n")
 
 
 def _base(item: Any, turn: Any, extractive: Any) -> dict[str, Any]:
