@@ -19,10 +19,9 @@ README's "LLM answers" gives the figures and the command that produced them):
   it would not is answered only when the model was sure of every token of its answer, which
   means its answer is held back until complete. Chosen with ``benchmarks.llm_policy --rules``
   on the XQuAD dev rows and the seed quiz tuning questions (82 answerable, 58 unanswerable) as
-  the rule that abstains most with answerable F1 down at most 2 points: abstained on 45 of the
-  58 unanswerable instead of 21, answerable F1 79.5 instead of 81.5. A floor on every answer
-  with the extractive answer below it reached 41 of 58 at best within those 2 points, and
-  holds back every answer.
+  the rule that abstains most with answerable F1 down at most 2 points: abstained on 43 of the
+  58 unanswerable instead of 21, answerable F1 80.7 instead of 81.5. A floor on every answer
+  reached 34 of 58 at best within those 2 points, and holds back every answer.
 - ``not_found``: what to say when the model replies that the sentences do not answer: abstain,
   or give the extractive answer (with a note) when that was right often enough for the type.
 - ``unverified``: what to say when the model's answer is not in its sentences and fails the
