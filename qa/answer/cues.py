@@ -10,9 +10,10 @@ thing a how-many question counts, and the names it insists on.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qa.answer.parse import Parse
+from qa.answer.parse import Parse, Token
 from qa.answer.spans import SAY_VERBS
 from qa.text import STOPWORDS, content_terms, stem
 from qa.types import Question
@@ -102,6 +103,7 @@ def tense(parse: Parse, verb: int | None = None) -> str:
     A participle ("Chairing the meeting, Healey said") takes the tense of the verb it hangs on.
     """
     toks = parse.tokens
+    words: Sequence[Token]
     if verb is None:
         words = toks
     else:
