@@ -57,8 +57,7 @@ def test_short_answer_is_found_in_its_sentence_with_exact_offsets(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
     assistant, chat = make(seed_index, fake_embedder, "placeholder")
     question = "Who chaired the meeting of countries regarding Ukraine?"
-    sources = _sources(assistant, question)
-    good = next(i for i, c in enumerate(sources, 1) if "has chaired a meeting" in c.sentence.text)
+    good = _number_of(assistant, question, "has chaired a meeting")
     chat.responses = [reply([good], "john healey")]  # the model's casing; the article's is kept
     answer = assistant.ask(question, mode="llm")
     assert answer.mode == "llm" and not answer.abstained and "fallback" not in answer.extra
@@ -96,8 +95,7 @@ def test_answer_in_own_words_is_kept_when_its_citation_passes_the_checks(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
     assistant, chat = make(seed_index, fake_embedder, "placeholder")
     question = "Who chaired the meeting of countries regarding Ukraine?"
-    sources = _sources(assistant, question)
-    good = next(i for i, c in enumerate(sources, 1) if "has chaired a meeting" in c.sentence.text)
+    good = _number_of(assistant, question, "has chaired a meeting")
     chat.responses = [reply([good], "Healey, who chaired the meeting on Ukraine")]
     answer = assistant.ask(question, mode="llm")
     assert answer.extra.get("checked") is True and answer.short_answer is None
@@ -286,8 +284,7 @@ def test_free_text_reply_with_markers_is_checked_marker_by_marker(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
     assistant, chat = make(seed_index, fake_embedder, "placeholder")
     question = "Who chaired the meeting of countries regarding Ukraine?"
-    sources = _sources(assistant, question)
-    good = next(i for i, c in enumerate(sources, 1) if "has chaired a meeting" in c.sentence.text)
+    good = _number_of(assistant, question, "has chaired a meeting")
     chat.responses = [f"John Healey chaired the meeting [{good}][9]."]
     answer = assistant.ask(question, mode="llm")
     assert answer.text == "John Healey chaired the meeting [1]." and answer.extra["free_text"]
@@ -307,8 +304,7 @@ def test_stream_shows_the_answer_before_the_reply_closes(
         seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
     assistant, chat = make(seed_index, fake_embedder, "placeholder")
     question = "How many military planners have been developing plans?"
-    sources = _sources(assistant, question)
-    n = next(i for i, c in enumerate(sources, 1) if "200 military planners" in c.sentence.text)
+    n = _number_of(assistant, question, "200 military planners")
     chat.responses = [reply([n], "200 military planners")]
     events = list(assistant.stream(question, mode="llm"))
     kinds = [k for k, _ in events]
@@ -432,6 +428,11 @@ def test_select_sources_limits_and_orders_by_article_position(
     chosen = _sources(assistant, "Who chaired the meeting?", limit=3)
     assert len(chosen) == 3
     assert [c.sentence.idx for c in chosen] == sorted(c.sentence.idx for c in chosen)
+
+
+def _number_of(assistant: Assistant, question: str, words: str) -> int:
+    """The number the prompt gives the sentence that contains ``words``."""
+    return next(i for i, c in enumerate(_sources(assistant, question), 1) if words in c.sentence.text)
 
 
 def _sources(assistant: Assistant, question: str, limit: int | None = None) -> list:
