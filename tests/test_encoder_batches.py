@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qa import load_settings, make_embedder
-from qa.embeddings import length_batches
+from qa.embeddings import CHARS_PER_TOKEN, length_batches
 
 TEXTS = ["a" * n for n in (400, 8, 40, 8, 120, 40, 4)]
 
@@ -22,7 +22,7 @@ def test_every_text_lands_in_exactly_one_batch_shortest_first() -> None:
 def test_a_token_budget_gives_short_texts_fuller_batches_than_long_ones() -> None:
     batches = length_batches(TEXTS, most=100, tokens=64)
     for batch in batches:  # padded size within the budget, unless a text alone exceeds it
-        longest = max(len(TEXTS[i]) // 4 + 2 for i in batch)
+        longest = max(len(TEXTS[i]) // CHARS_PER_TOKEN + 2 for i in batch)
         assert longest * len(batch) <= 64 or len(batch) == 1
     assert len(batches[0]) > len(batches[-1]) == 1  # the 400-character text goes alone
 
