@@ -82,6 +82,12 @@ class StoreSettings(_Section):
         description="pgvector hnsw.ef_search: candidates the HNSW graph keeps per query (recall vs speed); "
         "a filtered search that still finds too few falls back to an exact search.",
     )
+    lexical_rows: int = Field(
+        1000, ge=1,
+        description="Most rows one full-text query ranks, in either backend: when a question's words "
+        "match more, the rarest words pick the rows (see qa.store.lexical), so full-text search time "
+        "stays bounded as the index grows.",
+    )
 
     @model_validator(mode="after")
     def _dsn_for_postgres(self) -> StoreSettings:

@@ -184,7 +184,7 @@ class Index:
                 if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
                     raise self._database_error(exc) from None
                 raise
-            self._local.reader = Reader(con, vectors, sentence_vectors)
+            self._local.reader = Reader(con, vectors, sentence_vectors, self.settings.store.lexical_rows)
             try:
                 with self._database_errors():
                     yield self._local.reader

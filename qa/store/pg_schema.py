@@ -109,16 +109,25 @@ def fix_dimension(con: psycopg.Connection, dim: int) -> None:
     create_vector_index(con)
 
 
-def create_vector_index(con: psycopg.Connection) -> None:
+def create_vector_index(con: psycopg.Connection, tables: tuple[str, ...] = ("chunks", "sentences"),
+                        ef_construction: int = HNSW_EF_CONSTRUCTION) -> None:
     """The HNSW indexes over chunk and sentence vectors. A bulk load is faster without them: drop
     them (``DROP INDEX chunks_hnsw, sentences_hnsw``), load, then call this (with a large
     ``maintenance_work_mem``)."""
-    for table in ("chunks", "sentences"):
+    for table in tables:
         con.execute(sql.SQL(
             "CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (vector vector_ip_ops)"
             " WITH (m = {}, ef_construction = {})"
         ).format(sql.Identifier(f"{table}_hnsw"), sql.Identifier(table), sql.Literal(HNSW_M),
-                 sql.Literal(HNSW_EF_CONSTRUCTION)))
+                 sql.Literal(ef_construction)))
+
+
+def create_text_indexes(con: psycopg.Connection) -> None:
+    """The GIN indexes over the full-text columns, as migration 1 made them. A bulk load drops them
+    too (``DROP INDEX chunks_tsv, sentences_tsv``), then calls this and ``create_vector_index``."""
+    for table in ("chunks", "sentences"):
+        con.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gin(tsv)").format(
+            sql.Identifier(f"{table}_tsv"), sql.Identifier(table)))
 
 
 def _first_line(exc: BaseException) -> str:

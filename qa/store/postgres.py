@@ -30,10 +30,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
-from qa.store import pg_schema
+from qa.store import lexical, pg_schema
 from qa.store.protocol import PreparedArticle, StoredSentence
 from qa.store.sqlite import content_hash
-from qa.text import STOPWORDS
 from qa.types import Article, Chunk, Sentence
 
 FILTERED_EF_FACTOR = 4  # a filtered search keeps this many times more graph candidates
@@ -147,7 +146,8 @@ class PostgresStore:
             return
         with self._connection() as con, con.transaction():
             con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            self._local.reader = PostgresReader(con, self.settings.store.ef_search, self._iterative)
+            store = self.settings.store
+            self._local.reader = PostgresReader(con, store.ef_search, self._iterative, store.lexical_rows)
             try:
                 yield self._local.reader
             finally:
@@ -254,10 +254,12 @@ def _first_line(exc: BaseException) -> str:
 class PostgresReader:
     """Reads inside one snapshot transaction (see ``StoreReader``)."""
 
-    def __init__(self, con: psycopg.Connection, ef_search: int, iterative: bool) -> None:
+    def __init__(self, con: psycopg.Connection, ef_search: int, iterative: bool,
+                 lexical_rows: int = 1000) -> None:
         self.con = con
         self.ef_search = ef_search
         self.iterative = iterative
+        self.lexical_rows = lexical_rows
 
     def scalar(self, query: Any, params: Sequence[Any] = ()) -> Any:
         """The first column of the one row a query returns."""
@@ -309,16 +311,41 @@ class PostgresReader:
         return self._ranked("sentences", query, n, filters)
 
     def _ranked(self, table: str, query: str, n: int, filters: dict | None) -> list[int]:
-        words = query_words(query)
+        words = lexical.query_words(query)
         if not words or n <= 0:
             return []
+        rows = self.word_rows(table, words)
+        return lexical.run(lexical.plan(words, rows, self.lexical_rows), n,
+                           lambda m: self._ts_rank(table, m, words, n, filters))
+
+    def word_rows(self, table: str, words: Sequence[str]) -> dict[str, float]:
+        """Estimated rows of ``table`` holding each word, from the planner's statistics of its
+        ``tsv`` column (kept by ANALYZE and autovacuum): the listed lexemes' frequencies; a word not
+        listed is rarer than all of them (half the least frequency, as the planner assumes). No
+        statistics yet (a new index): {} (the plan is then the unbounded OR)."""
+        found = self.con.execute(
+            "WITH s AS (SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs"
+            "  FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s AND attname = 'tsv'),"
+            " w AS (SELECT u.word, l.lexeme FROM unnest(%s::text[]) AS u(word),"
+            "  LATERAL unnest(to_tsvector('english', u.word)) AS l)"
+            " SELECT w.word, coalesce(s.freqs[array_position(s.elems, w.lexeme)],"
+            "  s.freqs[cardinality(s.elems) + 1] / 2) * greatest(c.reltuples, 0)"
+            " FROM w CROSS JOIN s CROSS JOIN pg_class c WHERE c.oid = %s::regclass",
+            (table, list(words), table)).fetchall()
+        return {word: float(estimate or 0.0) for word, estimate in found}
+
+    def _ts_rank(self, table: str, match: lexical.Match, words: Sequence[str], n: int,
+                 filters: dict | None) -> list[int]:
+        """The best ``n`` of (at most ``lexical_rows``) rows matching ``match``, ranked by
+        ``ts_rank_cd`` over every question word (cheap: only those rows are ranked)."""
         where, params = filter_sql(filters)
-        extra = f" AND {where}" if where else ""
+        join = f" JOIN articles a ON a.id = t.article_id AND {where}" if where else ""
         rows = self.con.execute(
-            f"SELECT t.id FROM {table} t JOIN articles a ON a.id = t.article_id,"
-            " websearch_to_tsquery('english', %s) q"
-            f" WHERE t.tsv @@ q{extra} ORDER BY ts_rank_cd(t.tsv, q) DESC, t.id LIMIT %s",
-            [" or ".join(words), *params, n]).fetchall()
+            f"SELECT m.id FROM (SELECT t.id, t.tsv FROM {table} t{join}"
+            " WHERE t.tsv @@ websearch_to_tsquery('english', %s) LIMIT %s) m"
+            " ORDER BY ts_rank_cd(m.tsv, websearch_to_tsquery('english', %s)) DESC, m.id LIMIT %s",
+            [*params, (" " if match.every else " or ").join(match.words), self.lexical_rows,
+             " or ".join(words), n]).fetchall()
         return [r[0] for r in rows]
 
     def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
@@ -392,12 +419,6 @@ def filter_sql(filters: dict | None) -> tuple[str, list]:
                        ' OR substr(a.date, 1, 10) COLLATE "C" <= %s)')
         params.append(filters["as_of"])
     return " AND ".join(clauses), params
-
-
-def query_words(text: str) -> list[str]:
-    """The question's distinct content words (``\\w+`` only, so no text-search syntax gets in)."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and w != "or"]
-    return list(dict.fromkeys(words))[:32]
 
 
 @contextmanager

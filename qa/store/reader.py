@@ -26,13 +26,14 @@ class Reader:
     con: sqlite3.Connection
     vectors: VectorIndex
     sentence_vectors: VectorIndex | None = None  # None: the index has no sentence search
+    lexical_rows: int = 1000  # most rows one full-text query ranks (store.lexical_rows)
 
     def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
         return self._dense(self.vectors, query, n, filters, store.filtered_chunk_ids,
                            store.dated_after)
 
     def lexical(self, query: str, n: int, filters: dict | None) -> list[int]:
-        return store.lexical_search(self.con, query, n, filters)
+        return store.lexical_search(self.con, query, n, filters, self.lexical_rows)
 
     def dense_sentences(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
         """Sentence ids nearest to the query vector ([] when the index has no sentence search)."""
@@ -45,7 +46,7 @@ class Reader:
         """Sentence ids ranked by BM25 ([] when the index has no sentence search)."""
         if self.sentence_vectors is None:
             return []
-        return store.lexical_sentence_search(self.con, query, n, filters)
+        return store.lexical_search(self.con, query, n, filters, self.lexical_rows, "sentences")
 
     def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
         """sentence id -> (article id, sentence index, id of the chunk holding it)."""

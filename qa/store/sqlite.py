@@ -9,16 +9,14 @@ writer works.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from qa.store import stories
+from qa.store import lexical, stories
 from qa.store.protocol import StoredSentence
-from qa.text import STOPWORDS
 from qa.types import Article, Chunk, Sentence
 
 SCHEMA_VERSION = "1"
@@ -307,38 +305,40 @@ def _filter_sql(filters: dict | None) -> tuple[str, list]:
 _ISO_DATE = "a.date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
 
 
-def lexical_search(
-    con: sqlite3.Connection, query: str, limit: int, filters: dict | None = None
-) -> list[int]:
-    """Chunk ids ranked by FTS5 BM25 for the content words of ``query``."""
-    match = fts_query(query)
-    if not match:
-        return []
-    where, params = _filter_sql(filters)
-    sql = (
-        "SELECT f.rowid FROM chunks_fts f JOIN chunks c ON c.id=f.rowid"
-        " JOIN articles a ON a.id=c.article_id WHERE chunks_fts MATCH ?"
-        + (f" AND {where}" if where else "")
-        + " ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?"
-    )
-    return [r[0] for r in con.execute(sql, [match, *params, limit])]
+# The full-text tables: (FTS5 table, the table holding its rowids, BM25 column weights).
+_FTS = {"chunks": ("chunks_fts", "chunks", "0.5, 1.0"), "sentences": ("sentences_fts", "sentence_ids", "1.0")}
 
 
-def lexical_sentence_search(
-    con: sqlite3.Connection, query: str, limit: int, filters: dict | None = None
-) -> list[int]:
-    """Sentence ids ranked by FTS5 BM25 for the content words of ``query``."""
-    match = fts_query(query)
-    if not match:
+def lexical_search(con: sqlite3.Connection, query: str, limit: int, filters: dict | None = None,
+                   budget: int = 1000, table: str = "chunks") -> list[int]:
+    """Chunk (or sentence: ``table="sentences"``) ids ranked by FTS5 BM25 for the content words
+    of ``query``, each FTS5 query ranking at most ``budget`` rows (see ``qa.store.lexical``)."""
+    words = lexical.query_words(query)
+    if not words or limit <= 0:
         return []
+    fts = _FTS[table][0]
+    rows = {w: _rows_with(con, fts, w, budget + 1) for w in words}
+    return lexical.run(lexical.plan(words, rows, budget), limit,
+                       lambda m: _bm25(con, table, m, limit, filters, budget))
+
+
+def _rows_with(con: sqlite3.Connection, fts: str, word: str, cap: int) -> int:
+    """How many rows hold ``word``, counted up to ``cap`` (a bounded walk of its postings)."""
+    return con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
+                       (f'"{word}"', cap)).fetchone()[0]
+
+
+def _bm25(con: sqlite3.Connection, table: str, match: lexical.Match, limit: int,
+          filters: dict | None, budget: int) -> list[int]:
+    """The best ``limit`` of (at most ``budget``) rows matching ``match``, by BM25."""
+    fts, ids, weights = _FTS[table]
     where, params = _filter_sql(filters)
-    sql = (
-        "SELECT f.rowid FROM sentences_fts f JOIN sentence_ids i ON i.id = f.rowid"
-        " JOIN articles a ON a.id = i.article_id WHERE sentences_fts MATCH ?"
-        + (f" AND {where}" if where else "")
-        + " ORDER BY bm25(sentences_fts) LIMIT ?"
-    )
-    return [r[0] for r in con.execute(sql, [match, *params, limit])]
+    join = (f" JOIN {ids} c ON c.id = f.rowid JOIN articles a ON a.id = c.article_id AND {where}"
+            if where else "")
+    expression = (" AND " if match.every else " OR ").join(f'"{w}"' for w in match.words)
+    sql = (f"SELECT id FROM (SELECT f.rowid AS id, bm25({fts}, {weights}) AS score FROM {fts} f{join}"
+           f" WHERE {fts} MATCH ? LIMIT ?) ORDER BY score, id LIMIT ?")
+    return [r[0] for r in con.execute(sql, [*params, expression, budget, limit])]
 
 
 def filtered_sentence_ids(con: sqlite3.Connection, filters: dict | None) -> list[int] | None:
@@ -359,13 +359,6 @@ def sentences_dated_after(con: sqlite3.Connection, ids: Sequence[int], as_of: st
         f"SELECT i.id FROM sentence_ids i JOIN articles a ON a.id = i.article_id"
         f" WHERE i.id IN ({marks}) AND {_ISO_DATE} AND substr(a.date, 1, 10) > ?", [*ids, as_of])
     return {r[0] for r in rows}
-
-
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the question's content words, each quoted (no syntax injection)."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
-    unique = list(dict.fromkeys(words))[:32]
-    return " OR ".join(f'"{w}"' for w in unique)
 
 
 def count_rows(con: sqlite3.Connection, table: str) -> int:

@@ -68,3 +68,16 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
         return request.getfixturevalue("pg_settings")
     return load_settings(index={"dir": tmp_path / "index"}, embedding={"model": "fake-hash"},
                          server={"upload_dir": tmp_path / "up", "feedback_path": tmp_path / "fb.jsonl"})
+
+
+def refresh_statistics(settings: Settings) -> None:
+    """What autovacuum does some time after a load: PostgreSQL's planner statistics of the
+    full-text columns (the full-text plan reads them). The embedded store needs nothing."""
+    if settings.store.backend != "postgres":
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(settings.store.dsn or "", autocommit=True) as con:
+        con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(settings.store.schema_name)))
+        con.execute("ANALYZE chunks, sentences")

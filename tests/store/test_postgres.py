@@ -156,3 +156,25 @@ def test_an_article_added_through_one_server_is_answered_by_another(pg_settings)
     finally:
         first.assistant.close()
         second.assistant.close()
+
+
+def test_word_frequencies_come_from_the_planner_statistics(pg_settings):
+    """The full-text plan's document frequencies: none before ANALYZE (the plan is then the
+    unbounded OR), then the listed lexemes' frequencies, stemmed as the index is, and a word not
+    listed below the least listed one."""
+    from tests.store.conftest import refresh_statistics
+    from tests.store.test_lexical import COMMON, RARE
+
+    index_articles([*COMMON, RARE], pg_settings, embedder=EMBEDDER)  # 25 chunks: autovacuum waits for 50
+    store = PostgresStore.open(pg_settings)
+    try:
+        with store.snapshot() as reader:
+            assert reader.word_rows("chunks", ["council", "zeppelin"]) == {}
+        refresh_statistics(pg_settings)
+        with store.snapshot() as reader:
+            rows = reader.word_rows("chunks", ["councils", "zeppelin", "the"])
+    finally:
+        store.close()
+    assert rows["councils"] == pytest.approx(24)
+    assert 0 < rows["zeppelin"] < 2
+    assert "the" not in rows  # a stopword has no lexeme
