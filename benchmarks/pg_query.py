@@ -131,18 +131,25 @@ def prepared_batches(chunks: int, pool: ArticlePool, mean, factor, batch: int):
             out = []
 
 
-def load(settings, dim: int, batches, args) -> dict:
-    """Write the batches; for PostgreSQL the bulk way (indexes built after the rows)."""
+def load(settings, dim: int, batches, args, written: Path | None) -> dict:
+    """Write the batches; for PostgreSQL the bulk way (indexes built after the rows). With
+    ``written`` (a marker file) a rerun after an interruption skips the writes it records."""
     from qa.store.protocol import open_store_for_writing
 
     store = open_store_for_writing(settings, REAL_MODEL, dim)
     postgres = settings.store.backend == "postgres"
-    if postgres:
-        _sql(settings, [f"DROP INDEX IF EXISTS {', '.join(DROPPED)}"])
-    started = time.perf_counter()
-    for batch in batches:
-        store.write(batch)
-    figures = {"write_s": time.perf_counter() - started}
+    if written and written.is_file():
+        figures = json.loads(written.read_text())
+    else:
+        if postgres:
+            _sql(settings, [f"DROP INDEX IF EXISTS {', '.join(DROPPED)}"])
+        started = time.perf_counter()
+        for batch in batches:
+            store.write(batch)
+        figures = {"write_s": time.perf_counter() - started}
+        if written:
+            written.write_text(json.dumps(figures))
+    print(f"    written in {figures['write_s']:.0f} s (load {os.getloadavg()[0]:.1f})", flush=True)
     if postgres:
         figures.update(build_indexes(settings, args.ef_construction))
     info = store.info()
@@ -227,7 +234,8 @@ def loaded(settings, dim, pool, mean, factor, size, args, keep: Path | None) -> 
     if marker and marker.is_file():
         return json.loads(marker.read_text())
     batch = 2000 if settings.store.backend == "postgres" else 4000
-    figures = load(settings, dim, prepared_batches(size, pool, mean, factor, batch), args)
+    written = keep / f"written-{settings.store.backend}-{size}.json" if keep else None
+    figures = load(settings, dim, prepared_batches(size, pool, mean, factor, batch), args, written)
     if marker:
         marker.write_text(json.dumps(figures))
     return figures

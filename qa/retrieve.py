@@ -145,13 +145,17 @@ def search(
         fused = rrf_fuse([dense, lexical, _unique(in_chunks[0]), _unique(in_chunks[1])], rrf_k,
                          [1.0, 1.0, w, w])
         chunks = reader.chunks([cid for cid, _ in fused])
-        articles = {c.article_id: reader.article(c.article_id) for c in chunks.values()}
-    unit = 1.0 / (rrf_k + 1)  # a first place in one ranking
-    dated = [(cid, score + unit * dates.boost(_date_of(chunks, articles, cid), settings))
-             for cid, score in fused]
-    dated.sort(key=lambda kv: (-kv[1], kv[0]))
-    slots = OneSlot(chunks, articles, enabled=settings.one_slot_per_story)
-    hits = _hits(slots.chunks(dated)[: k or settings.k], chunks, articles, dense, lexical)
+        # Dates and stories of every candidate in two reads; whole articles only for the k kept.
+        ids = list(dict.fromkeys(c.article_id for c in chunks.values()))
+        dated_on, slots = reader.article_dates(ids), OneSlot(chunks, reader.stories(ids),
+                                                            enabled=settings.one_slot_per_story)
+        unit = 1.0 / (rrf_k + 1)  # a first place in one ranking
+        dated = [(cid, score + unit * dates.boost(_date_of(chunks, dated_on, cid), settings))
+                 for cid, score in fused]
+        dated.sort(key=lambda kv: (-kv[1], kv[0]))
+        kept = slots.chunks(dated)[: k or settings.k]
+        articles = {aid: reader.article(aid) for aid in {chunks[cid].article_id for cid, _ in kept}}
+    hits = _hits(kept, chunks, articles, dense, lexical)
     best = slots.sentences(rrf_fuse([dense_s, lexical_s], rrf_k), places)[: settings.evidence_sentences]
     sentences = tuple(SentenceHit(places[s][0], places[s][1], places[s][2], score, rank)
                       for rank, (s, score) in enumerate(best) if s in places)
@@ -161,9 +165,9 @@ def search(
 class OneSlot:
     """One article per story, in ranking order: the first article of a story met stands for it."""
 
-    def __init__(self, chunks: dict[int, Chunk], articles: dict, *, enabled: bool = True) -> None:
+    def __init__(self, chunks: dict[int, Chunk], stories: dict[str, str], *, enabled: bool = True) -> None:
         self.chunk_article = {cid: c.article_id for cid, c in chunks.items()}
-        self.story = {aid: (a.story_id or aid) for aid, a in articles.items() if a is not None}
+        self.story = stories  # article id -> story id
         self.enabled = enabled
         self.chosen: dict[str, str] = {}  # story -> the article that stands for it
 
@@ -180,10 +184,9 @@ class OneSlot:
         return [(sid, score) for sid, score in ranked if sid in places and self.keeps(places[sid][0])]
 
 
-def _date_of(chunks: dict[int, Chunk], articles: dict, cid: int) -> str | None:
+def _date_of(chunks: dict[int, Chunk], dated_on: dict[str, str | None], cid: int) -> str | None:
     chunk = chunks.get(cid)
-    article = articles.get(chunk.article_id) if chunk else None
-    return article.date if article else None
+    return dated_on.get(chunk.article_id) if chunk else None
 
 
 def _hits(fused, chunks, articles, dense: list[int], lexical: list[int]) -> list[Hit]:

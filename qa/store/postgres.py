@@ -389,6 +389,12 @@ class PostgresReader:
         return Article(id=aid, title=title, text=text, date=date, source=source, url=url, path=path,
                        captions=tuple((int(s), int(e)) for s, e in captions), story_id=aid)
 
+    def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        if not article_ids:
+            return {}
+        return dict(self.con.execute("SELECT id, date FROM articles WHERE id = ANY(%s)",
+                                     (list(article_ids),)).fetchall())
+
     def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
         with self.con.cursor(binary=True) as cur:
             rows = cur.execute(

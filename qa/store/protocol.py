@@ -80,6 +80,11 @@ class StoreReader(Protocol):
 
     def article(self, article_id: str) -> Article | None: ...
 
+    def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        """The date of each stored article (None: undated), in one read: retrieval weighs the
+        dates of every candidate but reads whole articles only for the chunks it keeps."""
+        ...
+
     def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
         """Sentences ``first..last`` (inclusive) of the article, with offsets and vectors."""
         ...

@@ -71,6 +71,9 @@ class Reader:
     def article(self, article_id: str) -> Article | None:
         return store.get_article(self.con, article_id)
 
+    def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        return store.article_dates(self.con, article_ids)
+
     def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
         return store.get_sentences(self.con, article, first, last)
 

@@ -196,6 +196,14 @@ def get_article(con: sqlite3.Connection, article_id: str) -> Article | None:
                    captions=spans, story_id=stories.stories_of(con, [aid])[aid])
 
 
+def article_dates(con: sqlite3.Connection, article_ids: Sequence[str]) -> dict[str, str | None]:
+    ids = list(article_ids)
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return dict(con.execute(f"SELECT id, date FROM articles WHERE id IN ({marks})", ids).fetchall())
+
+
 def list_articles(con: sqlite3.Connection) -> list[tuple[str, str, str | None, str | None]]:
     return con.execute("SELECT id, title, date, source FROM articles ORDER BY id").fetchall()
 

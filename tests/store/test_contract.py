@@ -276,3 +276,10 @@ def test_as_of_drops_later_articles_and_keeps_undated_ones(store, backend_settin
     assert articles(None) == {"harbour", "orchard", "undated"}
     assert articles({"as_of": "2025-01-01"}) == {"orchard", "undated"}
     assert articles({"as_of": "2025-03-10"}) == {"harbour", "orchard", "undated"}
+
+
+def test_article_dates_in_one_read(store):
+    with store.snapshot() as reader:
+        assert reader.article_dates(["harbour", "orchard", "missing"]) == {
+            "harbour": "2025-03-10", "orchard": "2024-11-02"}
+        assert reader.article_dates([]) == {}
