@@ -18,6 +18,7 @@ from qa.llm import structured_output
 from qa.llm.structured import (
     CLOSING,
     OPENING,
+    PREFILL,
     answer_confidence,
     grammar,
     json_schema,
@@ -80,9 +81,12 @@ def test_grammar_makes_the_answer_a_run_of_words_of_a_given_sentence() -> None:
     text = 'Varga said "I tried" in Lisbon, 2015–16 (50%).'
     rules = dict(line.split(" ::= ", 1) for line in grammar([text, "Two."]).splitlines())
     assert set(rules) >= {"root", "s1", "s2", "s1w0", "s2w0"}
-    # After the given opening: nothing found, or words of sentence 1 or 2; then the closing.
+    # After the given prefill, the rest of the opening; then nothing found, or words of
+    # sentence 1 or 2; then the closing.
+    assert PREFILL + '":"' == OPENING
     closing = '"\\",\\""'
-    assert rules["root"] == f"( {closing} | s1 {closing} | s2 {closing} )"
+    assert rules["root"] == f'"\\":\\"" ( {closing} | s1 {closing} | s2 {closing} )'
+
     assert rules["s1"].split(" | ") == [f"s1w{i}" for i in range(len(words_and_gaps(text)))]
     # Each literal, read as GBNF, is the word or gap as a JSON string body writes it.
     pieces = [p for word, gap in words_and_gaps(text) for p in (word, gap) if p]
@@ -111,10 +115,10 @@ def test_structured_output_by_provider() -> None:
 
     local = LlamaCppChat(model_path="/nonexistent.gguf")
     assert structured_output(local, ["A b.", "C."]) == {"grammar": grammar(["A b.", "C."]),
-                                                        "prefill": OPENING}
+                                                        "prefill": PREFILL}
     assert local._request([], None, True, grammar="g")["grammar"] == "g"
-    turns = local._request([HumanMessage("q")], None, True, prefill=OPENING)["messages"]
-    assert turns[-1] == {"role": "assistant", "content": OPENING}  # llama.cpp continues it
+    turns = local._request([HumanMessage("q")], None, True, prefill=PREFILL)["messages"]
+    assert turns[-1] == {"role": "assistant", "content": PREFILL}  # llama.cpp continues it
     assert local._request([], None, True)["cache_prompt"] is True
     openai = pytest.importorskip("langchain_openai").ChatOpenAI(model="m", api_key="k")
     fmt = structured_output(openai, ["a", "b", "c"])["response_format"]

@@ -117,7 +117,7 @@ def structured_output(model: BaseChatModel, sentences: Sequence[str]) -> dict[st
 
     kind = getattr(model, "_llm_type", "")
     if kind == "xllamacpp":
-        return {"grammar": structured.grammar(sentences), "prefill": structured.OPENING}
+        return {"grammar": structured.grammar(sentences), "prefill": structured.PREFILL}
     if kind == "openai-chat":
         return {"response_format": {"type": "json_schema", "json_schema": {
             "name": "answer", "strict": True, "schema": structured.json_schema(len(sentences))}}}

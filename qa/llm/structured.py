@@ -6,8 +6,8 @@
 The answer comes first, so its first words reach the reader as soon as the model writes them.
 The format is enforced where the runtime allows it. llama.cpp takes a GBNF grammar that makes the
 answer a run of whole words of one of the given sentences, exactly as written there; there every
-token counts (about 40 ms each on 2 cores), so the model is handed the reply's opening
-``{"answer":"`` as the start of its turn (``OPENING``) and stops at the answer's closing quote
+token counts (about 40 ms each on 2 cores), so the model is handed most of the reply's opening
+``{"answer":"`` as the start of its turn (``PREFILL``) and stops at the answer's closing quote
 (``CLOSING``): the sentence is then the given one the answer is found in, which the grammar
 guarantees exists. That spares the 10 or so JSON tokens a grammar forces one at a time around a
 typical 3-token answer. OpenAI-compatible servers take a JSON schema (``response_format``) and
@@ -43,15 +43,18 @@ class Reply:
         return self.answer_closed and not self.answer.strip()
 
 
-# Where a reply starts and where a grammar-bound reply ends. The end is the three characters
-# ``","`` rather than a lone closing quote: after an answer the model's likeliest token is that
-# merged one, and a grammar that forbade it made the model lengthen its answers instead.
+# Where a reply starts, how much of it the local model is given, and where a grammar-bound reply
+# ends. Both cuts fall on the model's own token boundaries: it writes ``":"`` as one token, and
+# ``":"","`` for an empty answer, so a prefill that split them forced tokens it would not write
+# (on the tuning questions it lost a refusal); and after an answer its likeliest token is
+# ``","``, so a grammar ending on a lone quote made it lengthen its answers instead.
 OPENING = '{"answer":"'
+PREFILL = '{"answer'
 CLOSING = '","'
 
 
 def grammar(sentences: Sequence[str]) -> str:
-    """GBNF for llama.cpp: the reply after ``OPENING`` (the model is given that much) up to
+    """GBNF for llama.cpp: the reply after ``PREFILL`` (the model is given that much) up to
     ``CLOSING``: the answer is a run of whole words of one of the given sentences, exactly as
     written there, or empty when they do not answer.
 
@@ -72,7 +75,8 @@ def grammar(sentences: Sequence[str]) -> str:
             starts.append(f"s{k}w{i}")
         rules.append(f"s{k} ::= " + " | ".join(starts))
         choices.append(f"s{k} {closing}")
-    root = "root ::= ( " + " | ".join(choices) + " )"
+    opening = _literal(OPENING[len(PREFILL):], raw=True)
+    root = f"root ::= {opening} ( " + " | ".join(choices) + " )"
     return "\n".join([root, *rules])
 
 
