@@ -15,7 +15,7 @@ from qa.answer.evidence import Candidate
 from qa.answer.extractive import ExtractiveAnswerer, abstain
 from qa.answer.llm import NOTES, LLMAnswerer
 from qa.answer.prompt import build_messages, prefix_messages, select_sources
-from qa.llm.structured import reply_json
+from qa.llm.structured import CLOSING, OPENING, reply_json
 from qa.question import analyze
 from qa.types import Answer, Question
 
@@ -82,6 +82,21 @@ def test_answer_in_another_given_sentence_cites_that_sentence(
     answer = assistant.ask(question, mode="llm")
     assert answer.text == "200 [1]" and "200 military planners" in answer.citations[0].sentence
     assert answer.extra["grounded"] == right and answer.extra["cited"] == [wrong]
+
+
+def test_a_reply_that_ends_at_its_answer_cites_the_best_supported_sentence_holding_it(
+        seed_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    assistant, chat = make(seed_index, fake_embedder, "placeholder")
+    question = "Which countries support Ukraine?"
+    sources = _sources(assistant, question)
+    holding = [i for i, c in enumerate(sources, 1) if "Ukraine" in c.sentence.text]
+    best = max(holding, key=lambda i: sources[i - 1].score)
+    assert best != holding[0]  # the case under test: reading order would cite another sentence
+    chat.responses = [OPENING + "Ukraine" + CLOSING]  # a grammar-bound reply: no sentence numbers
+    answer = assistant.ask(question, mode="llm")
+    assert answer.text == "Ukraine [1]" and answer.extra["cited"] == []
+    assert answer.extra["grounded"] == best
+    assert answer.citations[0].sentence == sources[best - 1].sentence.text
 
 
 def test_a_number_inside_another_number_is_not_the_answer(

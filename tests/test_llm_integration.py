@@ -59,6 +59,23 @@ def test_chat_model_loads_offline_once_and_streams(smollm2_settings: Settings) -
     assert model._server is server  # loaded once
 
 
+def test_grammar_bound_reply_continues_its_given_opening(smollm2_settings: Settings) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from qa.llm import chat_model, structured_output
+    from qa.llm.structured import CLOSING, OPENING, parse
+
+    model = chat_model(smollm2_settings.llm)
+    texts = ["John Healey chaired the meeting in Brussels on Thursday.", "It rained all week."]
+    prompt = HumanMessage("Sentences:\n[1] " + texts[0] + "\n[2] " + texts[1]
+                          + "\nWho chaired the meeting? Reply with JSON.")
+    reply = "".join(c.text for c in model.stream([prompt], max_tokens=32,
+                                                 **structured_output(model, texts)))
+    assert reply.startswith(OPENING) and reply.endswith(CLOSING)  # given, then the grammar's end
+    answer = parse(reply)
+    assert answer.answer_closed and (answer.not_found or any(answer.answer in t for t in texts))
+
+
 def test_answer_mechanics_with_a_real_small_model(smollm2_assistant: Assistant) -> None:
     events = list(smollm2_assistant.stream("Who chaired the meeting?", mode="llm"))
     kinds = [k for k, _ in events]

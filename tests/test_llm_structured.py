@@ -10,11 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import HumanMessage
 
 from qa.answer.evidence import Candidate
 from qa.answer.grounding import locate, prefix_in, short_answer
 from qa.llm import structured_output
-from qa.llm.structured import answer_confidence, grammar, json_schema, parse, words_and_gaps
+from qa.llm.structured import (
+    CLOSING,
+    OPENING,
+    PREFILL,
+    answer_confidence,
+    grammar,
+    json_schema,
+    parse,
+    words_and_gaps,
+)
 from qa.types import Article, Sentence
 
 TEXT = ("The Panthers defense gave up just 308 points. Kawann Short led the team in sacks with 11. "
@@ -67,13 +77,16 @@ def test_every_prefix_of_a_reply_parses_to_a_prefix_of_its_answer(answer: str,
     assert parse(raw).answer == answer and parse(raw).sentences == tuple(numbers)
 
 
-def test_grammar_makes_the_answer_a_run_of_words_of_the_cited_sentence() -> None:
+def test_grammar_makes_the_answer_a_run_of_words_of_a_given_sentence() -> None:
     text = 'Varga said "I tried" in Lisbon, 2015–16 (50%).'
     rules = dict(line.split(" ::= ", 1) for line in grammar([text, "Two."]).splitlines())
     assert set(rules) >= {"root", "s1", "s2", "s1w0", "s2w0"}
-    assert rules["root"].startswith('"{\\"answer\\":\\"" ( ')
-    assert 's1 "\\",\\"sentences\\":[1]}"' in rules["root"]  # words of sentence 1 cite it
-    assert '( "\\",\\"sentences\\":[]}"' in rules["root"]  # or nothing found
+    # After the given prefill, the rest of the opening; then nothing found, or words of
+    # sentence 1 or 2; then the closing.
+    assert PREFILL + '":"' == OPENING
+    closing = '"\\",\\""'
+    assert rules["root"] == f'"\\":\\"" ( {closing} | s1 {closing} | s2 {closing} )'
+
     assert rules["s1"].split(" | ") == [f"s1w{i}" for i in range(len(words_and_gaps(text)))]
     # Each literal, read as GBNF, is the word or gap as a JSON string body writes it.
     pieces = [p for word, gap in words_and_gaps(text) for p in (word, gap) if p]
@@ -85,6 +98,13 @@ def test_grammar_makes_the_answer_a_run_of_words_of_the_cited_sentence() -> None
                                                      "2015", "16", "50%"]
 
 
+def test_a_grammar_bound_reply_parses_to_its_closed_answer() -> None:
+    reply = parse(OPENING + 'Lisbon \\"old town\\"' + CLOSING)
+    assert reply.parsed and reply.answer_closed and reply.answer == 'Lisbon "old town"'
+    assert reply.sentences is None  # the sentence is the one it is found in
+    assert parse(OPENING + CLOSING).not_found
+
+
 def test_schema_limits_sentence_numbers() -> None:
     assert json_schema(5)["properties"]["sentences"]["items"]["maximum"] == 5
     assert json_schema(5)["additionalProperties"] is False
@@ -94,8 +114,11 @@ def test_structured_output_by_provider() -> None:
     from qa.llm.local import LlamaCppChat
 
     local = LlamaCppChat(model_path="/nonexistent.gguf")
-    assert structured_output(local, ["A b.", "C."]) == {"grammar": grammar(["A b.", "C."])}
+    assert structured_output(local, ["A b.", "C."]) == {"grammar": grammar(["A b.", "C."]),
+                                                        "prefill": PREFILL}
     assert local._request([], None, True, grammar="g")["grammar"] == "g"
+    turns = local._request([HumanMessage("q")], None, True, prefill=PREFILL)["messages"]
+    assert turns[-1] == {"role": "assistant", "content": PREFILL}  # llama.cpp continues it
     assert local._request([], None, True)["cache_prompt"] is True
     openai = pytest.importorskip("langchain_openai").ChatOpenAI(model="m", api_key="k")
     fmt = structured_output(openai, ["a", "b", "c"])["response_format"]

@@ -219,7 +219,7 @@ class LLMAnswerer:
             yield from self._act(policy.unsure, "unsure", asked, candidates, extra, shown)
             return
         cited = reply.sentences or ()
-        found = locate(reply.answer, sources, cited)
+        found = locate(reply.answer, sources, cited or _by_support(sources))
         if found is not None:
             source = sources[found.n - 1]
             text = f"{found.text} [1]"
@@ -307,6 +307,13 @@ def _finish(result: Answer, shown: str) -> Iterator[Event]:
     for c in result.citations:
         yield "citation", c
     yield "answer", result
+
+
+def _by_support(sources: Sequence[Candidate]) -> list[int]:
+    """The given sentences' numbers, best supported first: where an answer that names no sentence
+    (the grammar-bound reply ends at the answer) is looked up, so a name found in several
+    sentences cites the one that best answers the question."""
+    return sorted(range(1, len(sources) + 1), key=lambda n: -sources[n - 1].score)
 
 
 def _unsure(policy: Policy, confidence: float | None) -> bool:

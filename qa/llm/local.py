@@ -131,6 +131,8 @@ class LlamaCppChat(BaseChatModel):
 
     The model loads on first use (or ``load()``), once; streaming runs llama.cpp's blocking
     streaming call in a thread that feeds a queue, and stops generation when the consumer stops.
+    Keyword ``prefill``: the first characters of the reply, given rather than generated (the model
+    continues them; the reply, streamed or not, starts with them).
     """
 
     model_path: str
@@ -157,8 +159,11 @@ class LlamaCppChat(BaseChatModel):
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, stream: bool,
                  **kwargs: Any) -> dict[str, Any]:
+        turns = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        if kwargs.get("prefill"):  # the reply's first characters, given: llama.cpp continues them
+            turns.append({"role": "assistant", "content": kwargs["prefill"]})
         request: dict[str, Any] = {
-            "messages": [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
+            "messages": turns,
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": kwargs.get("temperature", self.temperature),
             "stream": stream,
@@ -179,7 +184,8 @@ class LlamaCppChat(BaseChatModel):
         result = self.load().handle_chat_completions(self._request(messages, stop, False, **kwargs))
         _raise_on_error(result)
         choice = result["choices"][0]
-        message = AIMessage(content=choice["message"].get("content") or "", response_metadata={
+        content = kwargs.get("prefill", "") + (choice["message"].get("content") or "")
+        message = AIMessage(content=content, response_metadata={
             "finish_reason": choice.get("finish_reason"), "usage": result.get("usage"),
             "timings": result.get("timings")})
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -207,6 +213,11 @@ class LlamaCppChat(BaseChatModel):
         worker = threading.Thread(target=run, name="llama-stream", daemon=True)
         worker.start()
         try:
+            if prefill := kwargs.get("prefill"):  # given, so certain: log-probability 0
+                certain = {"logprobs": {"content": [{"token": prefill, "logprob": 0.0}]}} \
+                    if kwargs.get("logprobs") else {}
+                yield ChatGenerationChunk(message=AIMessageChunk(content=prefill,
+                                                                 response_metadata=certain))
             while (item := chunks.get()) is not _DONE:
                 if isinstance(item, BaseException):
                     raise item

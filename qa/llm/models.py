@@ -110,13 +110,14 @@ def default_chat_mode(settings: Settings) -> str:
 def structured_output(model: BaseChatModel, sentences: Sequence[str]) -> dict[str, Any]:
     """Keyword arguments that make ``model`` write the reader's JSON reply about these numbered
     sentences (qa.llm.structured): for llama.cpp a grammar that also makes the answer a run of
-    words of the cited sentence; for OpenAI-compatible servers a JSON schema; nothing for others
+    words of a given sentence, and the reply's opening as the start of the model's turn; for
+    OpenAI-compatible servers a JSON schema; nothing for others
     (scripted test models), whose output is parsed and checked all the same."""
     from qa.llm import structured
 
     kind = getattr(model, "_llm_type", "")
     if kind == "xllamacpp":
-        return {"grammar": structured.grammar(sentences)}
+        return {"grammar": structured.grammar(sentences), "prefill": structured.PREFILL}
     if kind == "openai-chat":
         return {"response_format": {"type": "json_schema", "json_schema": {
             "name": "answer", "strict": True, "schema": structured.json_schema(len(sentences))}}}
