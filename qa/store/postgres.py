@@ -31,6 +31,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import lexical, pg_schema
+from qa.store.lexical import Match
 from qa.store.protocol import PreparedArticle, StoredSentence
 from qa.store.sqlite import content_hash
 from qa.types import Article, Chunk, Sentence
@@ -334,7 +335,7 @@ class PostgresReader:
             (table, list(words), table)).fetchall()
         return {word: float(estimate or 0.0) for word, estimate in found}
 
-    def _ts_rank(self, table: str, match: lexical.Match, words: Sequence[str], n: int,
+    def _ts_rank(self, table: str, match: Match, words: Sequence[str], n: int,
                  filters: dict | None) -> list[int]:
         """The best ``n`` of (at most ``lexical_rows``) rows matching ``match``, ranked by
         ``ts_rank_cd`` over every question word (cheap: only those rows are ranked)."""
