@@ -71,3 +71,13 @@ def run(matches: Sequence[Match], n: int, search: Callable[[Match], list[int]]) 
             break
         found.update(dict.fromkeys(search(match)))
     return list(found)[:n]
+
+
+def search(query: str, n: int, budget: int, word_rows: Callable[[list[str]], Mapping[str, float]],
+           rank: Callable[[Match, list[str]], list[int]]) -> list[int]:
+    """The plan carried out for a backend: its estimate of each word's rows (``word_rows``) and
+    its ranking of one query's rows (``rank``, given the match and every question word)."""
+    words = query_words(query)
+    if not words or n <= 0:
+        return []
+    return run(plan(words, word_rows(words), budget), n, lambda m: rank(m, words))

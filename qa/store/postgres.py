@@ -312,12 +312,9 @@ class PostgresReader:
         return self._ranked("sentences", query, n, filters)
 
     def _ranked(self, table: str, query: str, n: int, filters: dict | None) -> list[int]:
-        words = lexical.query_words(query)
-        if not words or n <= 0:
-            return []
-        rows = self.word_rows(table, words)
-        return lexical.run(lexical.plan(words, rows, self.lexical_rows), n,
-                           lambda m: self._ts_rank(table, m, words, n, filters))
+        return lexical.search(query, n, self.lexical_rows,
+                              lambda words: self.word_rows(table, words),
+                              lambda m, words: self._ts_rank(table, m, words, n, filters))
 
     def word_rows(self, table: str, words: Sequence[str]) -> dict[str, float]:
         """Estimated rows of ``table`` holding each word, from the planner's statistics of its

@@ -321,13 +321,10 @@ def lexical_search(con: sqlite3.Connection, query: str, limit: int, filters: dic
                    budget: int = 1000, table: str = "chunks") -> list[int]:
     """Chunk (or sentence: ``table="sentences"``) ids ranked by FTS5 BM25 for the content words
     of ``query``, each FTS5 query ranking at most ``budget`` rows (see ``qa.store.lexical``)."""
-    words = lexical.query_words(query)
-    if not words or limit <= 0:
-        return []
     fts = _FTS[table][0]
-    rows = {w: _rows_with(con, fts, w, budget + 1) for w in words}
-    return lexical.run(lexical.plan(words, rows, budget), limit,
-                       lambda m: _bm25(con, table, m, limit, filters, budget))
+    return lexical.search(query, limit, budget,
+                          lambda words: {w: _rows_with(con, fts, w, budget + 1) for w in words},
+                          lambda m, _words: _bm25(con, table, m, limit, filters, budget))
 
 
 def _rows_with(con: sqlite3.Connection, fts: str, word: str, cap: int) -> int:
