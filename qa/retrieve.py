@@ -154,7 +154,7 @@ def search(
                  for cid, score in fused]
         dated.sort(key=lambda kv: (-kv[1], kv[0]))
         kept = slots.chunks(dated)[: k or settings.k]
-        articles = {aid: reader.article(aid) for aid in {chunks[cid].article_id for cid, _ in kept}}
+        articles = reader.articles_by_id(list(dict.fromkeys(chunks[cid].article_id for cid, _ in kept)))
     hits = _hits(kept, chunks, articles, dense, lexical)
     best = slots.sentences(rrf_fuse([dense_s, lexical_s], rrf_k), places)[: settings.evidence_sentences]
     sentences = tuple(SentenceHit(places[s][0], places[s][1], places[s][2], score, rank)

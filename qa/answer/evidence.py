@@ -91,26 +91,26 @@ def load_candidates(index: Store, hits: Sequence[Hit], question: Question | str,
     sorted best first."""
     rows: dict[tuple[str, int], _Row] = {}
     with index.snapshot() as reader:
-        articles: dict[str, Article | None] = {}
-
-        def article_of(article_id: str) -> Article | None:
-            if article_id not in articles:
-                articles[article_id] = reader.article(article_id)
-            return articles[article_id]
-
-        for rank, hit in enumerate(hits):
-            c = hit.chunk
-            article = article_of(c.article_id)
-            if article is not None:  # None: replaced or removed since retrieval
-                stored = reader.sentences(article, max(0, c.first_sentence - 1), c.last_sentence + 1)
-                _add_run(rows, article, stored, rank, c.first_sentence, c.last_sentence)
-        for found in sentence_hits:
-            article = article_of(found.article_id)
-            if article is not None and (article.id, found.idx) not in rows:
-                stored = reader.sentences(article, max(0, found.idx - 2), found.idx + 1)
-                _add_run(rows, article, stored, len(hits) + found.rank, found.idx, found.idx)
-            if (found.article_id, found.idx) in rows:
-                rows[(found.article_id, found.idx)].sentence_rank = found.rank
+        # Two reads in all (the articles, then every run of sentences), not two per chunk: over
+        # a network each read is a round trip. A found sentence's run is read even when a
+        # chunk's run turns out to hold it (a few sentences more, one read fewer).
+        articles = reader.articles_by_id(list(dict.fromkeys(
+            [hit.chunk.article_id for hit in hits] + [found.article_id for found in sentence_hits])))
+        chunk_runs = [(rank, hit.chunk, articles[hit.chunk.article_id]) for rank, hit in enumerate(hits)
+                      if hit.chunk.article_id in articles]  # absent: replaced or removed since
+        found_runs = [(found, articles[found.article_id]) for found in sentence_hits
+                      if found.article_id in articles]
+        runs = reader.sentence_runs(
+            [(a, max(0, c.first_sentence - 1), c.last_sentence + 1) for _, c, a in chunk_runs]
+            + [(a, max(0, f.idx - 2), f.idx + 1) for f, a in found_runs])
+    for (rank, c, article), run in zip(chunk_runs, runs[:len(chunk_runs)], strict=True):
+        _add_run(rows, article, run, rank, c.first_sentence, c.last_sentence)
+    for (found, article), run in zip(found_runs, runs[len(chunk_runs):], strict=True):
+        key = (article.id, found.idx)
+        if key not in rows:
+            _add_run(rows, article, run, len(hits) + found.rank, found.idx, found.idx)
+        if key in rows:
+            rows[key].sentence_rank = found.rank
     return score_sentences(question, qvec, list(rows.values()))
 
 

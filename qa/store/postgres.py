@@ -5,12 +5,8 @@ with an HNSW index (inner product: the vectors are normalised, so this is cosine
 is PostgreSQL's own (a weighted ``tsvector`` over title and text, 'english' configuration, ranked
 by ``ts_rank_cd``). Writing a batch is one transaction, so text and vectors never disagree, and
 nothing is cached in the process: an article committed through one server is answerable through
-every other at once. A snapshot is a REPEATABLE READ, READ ONLY transaction.
-
-pgvector before 0.8 applies a filter after the HNSW search, which can leave fewer rows than asked
-when the filter is selective. Filtered searches therefore raise ``hnsw.ef_search`` (and use the
-iterative scan of pgvector >= 0.8), and fall back to an exact search of the matching chunks when
-the graph still returns too few.
+every other at once. A snapshot is a REPEATABLE READ, READ ONLY transaction; its reads (and
+filtered searches) are ``qa.store.pg_reader``'s.
 """
 
 from __future__ import annotations
@@ -19,25 +15,20 @@ import json
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from contextlib import ExitStack, contextmanager
 
-import numpy as np
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
-from qa.store import lexical, pg_schema
-from qa.store.lexical import Match
-from qa.store.protocol import PreparedArticle, StoredSentence
+from qa.store import pg_schema
+from qa.store.pg_reader import PostgresReader, f32
+from qa.store.protocol import PreparedArticle
 from qa.store.sqlite import content_hash
-from qa.types import Article, Chunk, Sentence
-
-FILTERED_EF_FACTOR = 4  # a filtered search keeps this many times more graph candidates
-MAX_EF_SEARCH = 1000  # pgvector's ceiling for hnsw.ef_search
 
 
 def redacted_dsn(dsn: str | None) -> str:
@@ -71,6 +62,8 @@ class PostgresStore:
 
         register_vector(con)
         pg_schema.set_search_path(con, self.schema)
+        # the reader's default, so that a search needs no SET LOCAL of its own
+        con.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(self.settings.store.ef_search)))
 
     def _pgvector_version(self) -> tuple[int, ...]:
         with self._connection() as con:
@@ -140,15 +133,24 @@ class PostgresStore:
 
     @contextmanager
     def snapshot(self) -> Iterator[PostgresReader]:
-        """A REPEATABLE READ, READ ONLY transaction; nested calls in one thread share it."""
+        """A REPEATABLE READ, READ ONLY transaction, begun (in one round trip) at the first read;
+        nested calls in one thread share it."""
         current = getattr(self._local, "reader", None)
         if current is not None:
             yield current
             return
-        with self._connection() as con, con.transaction():
-            con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        with ExitStack() as stack:
+
+            def begin() -> psycopg.Connection:
+                con = stack.enter_context(self._connection())
+                con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                con.read_only = True  # both go into the BEGIN statement
+                stack.callback(_read_write, con)
+                stack.enter_context(con.transaction())
+                return con
+
             store = self.settings.store
-            self._local.reader = PostgresReader(con, store.ef_search, self._iterative, store.lexical_rows)
+            self._local.reader = PostgresReader(begin, store.ef_search, self._iterative, store.lexical_rows)
             try:
                 yield self._local.reader
             finally:
@@ -216,7 +218,7 @@ def _insert(cur: psycopg.Cursor, prepared: Sequence[PreparedArticle]) -> None:
         copy.set_types(["text", "int4", "int4", "int4", "bool", "text", "vector"])
         for p in prepared:
             for s, v in zip(p.sentences, p.sentence_vectors, strict=True):
-                copy.write_row((s.article_id, s.idx, s.start, s.end, s.is_caption, s.text, _f32(v)))
+                copy.write_row((s.article_id, s.idx, s.start, s.end, s.is_caption, s.text, f32(v)))
     total = sum(len(p.chunks) for p in prepared)
     cur.execute("SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
                 (total,))
@@ -227,14 +229,13 @@ def _insert(cur: psycopg.Cursor, prepared: Sequence[PreparedArticle]) -> None:
         for p in prepared:
             for c, v in zip(p.chunks, p.chunk_vectors, strict=True):
                 copy.write_row((next(ids), c.article_id, c.first_sentence, c.last_sentence,
-                                p.article.title, c.text, _f32(v)))
+                                p.article.title, c.text, f32(v)))
 
 
-def _f32(vector) -> np.ndarray:
-    """A float32 array from an array or from pgvector's ``Vector`` (what binary reads return)."""
-    if hasattr(vector, "to_numpy"):
-        vector = vector.to_numpy()
-    return np.asarray(vector, dtype=np.float32)
+def _read_write(con: psycopg.Connection) -> None:
+    """Back to the default transactions (writers share the pool's connections)."""
+    if con.info.transaction_status == TransactionStatus.IDLE:  # else the pool discards it
+        con.isolation_level = con.read_only = None
 
 
 def _meta(con: psycopg.Connection) -> dict[str, str]:
@@ -250,179 +251,6 @@ def _set_meta(con: psycopg.Connection, values: dict[str, str]) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-class PostgresReader:
-    """Reads inside one snapshot transaction (see ``StoreReader``)."""
-
-    def __init__(self, con: psycopg.Connection, ef_search: int, iterative: bool,
-                 lexical_rows: int = 1000) -> None:
-        self.con = con
-        self.ef_search = ef_search
-        self.iterative = iterative
-        self.lexical_rows = lexical_rows
-
-    def scalar(self, query: Any, params: Sequence[Any] = ()) -> Any:
-        """The first column of the one row a query returns."""
-        row = self.con.execute(query, params).fetchone()
-        if row is None:
-            raise IndexStateError(f"no result from: {query}")
-        return row[0]
-
-    def count(self, table: str) -> int:
-        return int(self.scalar(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))))
-
-    def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
-        return self._nearest("chunks", query, n, filters)
-
-    def dense_sentences(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
-        """Sentence ids nearest to the query vector."""
-        return self._nearest("sentences", query, n, filters)
-
-    def _nearest(self, table: str, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
-        if n <= 0:
-            return []
-        vector = _f32(query)
-        where, params = filter_sql(filters)
-        ef = max(self.ef_search, n) * (FILTERED_EF_FACTOR if where else 1)
-        self.con.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(min(ef, MAX_EF_SEARCH))))
-        if where and self.iterative:
-            self.con.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        join = " JOIN articles a ON a.id = t.article_id WHERE " + where if where else ""
-        rows = self.con.execute(
-            f"SELECT t.id FROM {table} t{join} ORDER BY t.vector <#> %s LIMIT %s",
-            [*params, vector, n]).fetchall()
-        if where and len(rows) < n:
-            return self.exact(vector, n, where, params, table)
-        return [r[0] for r in rows]
-
-    def exact(self, vector: np.ndarray, n: int, where: str, params: list, table: str = "chunks") -> list[int]:
-        """Exact search among the rows matching ``where`` (the CTE keeps the planner off HNSW)."""
-        rows = self.con.execute(
-            f"WITH allowed AS MATERIALIZED (SELECT t.id, t.vector FROM {table} t JOIN articles a"
-            f" ON a.id = t.article_id WHERE {where})"
-            " SELECT id FROM allowed ORDER BY vector <#> %s, id LIMIT %s", [*params, vector, n]).fetchall()
-        return [r[0] for r in rows]
-
-    def lexical(self, query: str, n: int, filters: dict | None) -> list[int]:
-        return self._ranked("chunks", query, n, filters)
-
-    def lexical_sentences(self, query: str, n: int, filters: dict | None) -> list[int]:
-        """Sentence ids ranked by full-text relevance."""
-        return self._ranked("sentences", query, n, filters)
-
-    def _ranked(self, table: str, query: str, n: int, filters: dict | None) -> list[int]:
-        return lexical.search(query, n, self.lexical_rows,
-                              lambda words: self.word_rows(table, words),
-                              lambda m, words: self._ts_rank(table, m, words, n, filters))
-
-    def word_rows(self, table: str, words: Sequence[str]) -> dict[str, float]:
-        """Estimated rows of ``table`` holding each word, from the planner's statistics of its
-        ``tsv`` column (kept by ANALYZE and autovacuum): the listed lexemes' frequencies; a word not
-        listed is rarer than all of them (half the least frequency, as the planner assumes). No
-        statistics yet (a new index): {} (the plan is then the unbounded OR)."""
-        found = self.con.execute(
-            "WITH s AS (SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs"
-            "  FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s AND attname = 'tsv'),"
-            " w AS (SELECT u.word, l.lexeme FROM unnest(%s::text[]) AS u(word),"
-            "  LATERAL unnest(to_tsvector('english', u.word)) AS l)"
-            " SELECT w.word, coalesce(s.freqs[array_position(s.elems, w.lexeme)],"
-            "  s.freqs[cardinality(s.elems) + 1] / 2) * greatest(c.reltuples, 0)"
-            " FROM w CROSS JOIN s CROSS JOIN pg_class c WHERE c.oid = %s::regclass",
-            (table, list(words), table)).fetchall()
-        return {word: float(estimate or 0.0) for word, estimate in found}
-
-    def _ts_rank(self, table: str, match: Match, words: Sequence[str], n: int,
-                 filters: dict | None) -> list[int]:
-        """The best ``n`` of (at most ``lexical_rows``) rows matching ``match``, ranked by
-        ``ts_rank_cd`` over every question word (cheap: only those rows are ranked)."""
-        where, params = filter_sql(filters)
-        join = f" JOIN articles a ON a.id = t.article_id AND {where}" if where else ""
-        rows = self.con.execute(
-            f"SELECT m.id FROM (SELECT t.id, t.tsv FROM {table} t{join}"
-            " WHERE t.tsv @@ websearch_to_tsquery('english', %s) LIMIT %s) m"
-            " ORDER BY ts_rank_cd(m.tsv, websearch_to_tsquery('english', %s)) DESC, m.id LIMIT %s",
-            [*params, (" " if match.every else " or ").join(match.words), self.lexical_rows,
-             " or ".join(words), n]).fetchall()
-        return [r[0] for r in rows]
-
-    def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
-        """sentence id -> (article id, sentence index, the chunk that holds it most centrally)."""
-        if not ids:
-            return {}
-        rows = self.con.execute(
-            "SELECT s.id, s.article_id, s.idx, c.id, c.first_sentence, c.last_sentence FROM sentences s"
-            " JOIN chunks c ON c.article_id = s.article_id AND c.first_sentence <= s.idx"
-            " AND c.last_sentence >= s.idx WHERE s.id = ANY(%s)", (list(ids),)).fetchall()
-        best: dict[int, tuple[float, int, str, int]] = {}
-        for sid, article_id, idx, cid, first, last in rows:
-            off_centre = abs((first + last) / 2 - idx)
-            if sid not in best or (off_centre, cid) < best[sid][:2]:
-                best[sid] = (off_centre, cid, article_id, idx)
-        return {sid: (article_id, idx, cid) for sid, (_, cid, article_id, idx) in best.items()}
-
-    def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """Each article is its own story here (no wire-copy grouping in this backend yet)."""
-        return {aid: aid for aid in article_ids}
-
-    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
-        return {sid: [sid] for sid in story_ids}
-
-    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        if not ids:
-            return {}
-        rows = self.con.execute(
-            "SELECT id, article_id, first_sentence, last_sentence, text FROM chunks WHERE id = ANY(%s)",
-            (list(ids),)).fetchall()
-        return {r[0]: Chunk(id=r[0], article_id=r[1], first_sentence=r[2], last_sentence=r[3], text=r[4])
-                for r in rows}
-
-    def article(self, article_id: str) -> Article | None:
-        row = self.con.execute(
-            "SELECT id, title, text, date, source, url, path, captions FROM articles WHERE id = %s",
-            (article_id,)).fetchone()
-        if row is None:
-            return None
-        aid, title, text, date, source, url, path, captions = row
-        return Article(id=aid, title=title, text=text, date=date, source=source, url=url, path=path,
-                       captions=tuple((int(s), int(e)) for s, e in captions), story_id=aid)
-
-    def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
-        if not article_ids:
-            return {}
-        return dict(self.con.execute("SELECT id, date FROM articles WHERE id = ANY(%s)",
-                                     (list(article_ids),)).fetchall())
-
-    def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
-        with self.con.cursor(binary=True) as cur:
-            rows = cur.execute(
-                "SELECT idx, start_char, end_char, is_caption, vector FROM sentences"
-                " WHERE article_id = %s AND idx BETWEEN %s AND %s ORDER BY idx",
-                (article.id, first, last)).fetchall()
-        return [StoredSentence(Sentence(article.id, idx, start, end, article.text[start:end], bool(cap)),
-                               _f32(vec)) for idx, start, end, cap, vec in rows]
-
-
-def filter_sql(filters: dict | None) -> tuple[str, list]:
-    """The WHERE clause over ``articles a`` for source/date filters (dates compared as ISO text,
-    byte-wise, like the embedded store)."""
-    clauses, params = [], []
-    filters = filters or {}
-    if filters.get("source"):
-        clauses.append("a.source = %s")
-        params.append(filters["source"])
-    if filters.get("date_from"):
-        clauses.append('a.date COLLATE "C" >= %s')
-        params.append(filters["date_from"])
-    if filters.get("date_to"):
-        clauses.append('a.date COLLATE "C" <= %s')
-        params.append(filters["date_to"] + "\uffff")  # the whole day, whatever time follows
-    if filters.get("as_of"):
-        # Nothing published after the question was asked; undated (or unreadably dated) pass.
-        clauses.append("(a.date IS NULL OR a.date !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
-                       ' OR substr(a.date, 1, 10) COLLATE "C" <= %s)')
-        params.append(filters["as_of"])
-    return " AND ".join(clauses), params
 
 
 @contextmanager

@@ -80,6 +80,10 @@ class StoreReader(Protocol):
 
     def article(self, article_id: str) -> Article | None: ...
 
+    def articles_by_id(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        """The stored articles among ``article_ids``, in one read (a missing id is left out)."""
+        ...
+
     def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
         """The date of each stored article (None: undated), in one read: retrieval weighs the
         dates of every candidate but reads whole articles only for the chunks it keeps."""
@@ -87,6 +91,11 @@ class StoreReader(Protocol):
 
     def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
         """Sentences ``first..last`` (inclusive) of the article, with offsets and vectors."""
+        ...
+
+    def sentence_runs(self, runs: Sequence[tuple[Article, int, int]]) -> list[list[StoredSentence]]:
+        """``sentences(article, first, last)`` of each run, in one read (the evidence of a
+        question is a dozen runs: over a network, one round trip instead of a dozen)."""
         ...
 
 

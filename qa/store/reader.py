@@ -71,11 +71,19 @@ class Reader:
     def article(self, article_id: str) -> Article | None:
         return store.get_article(self.con, article_id)
 
+    def articles_by_id(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        # SQLite runs in this process: a read per article costs no round trip
+        found = {aid: store.get_article(self.con, aid) for aid in dict.fromkeys(article_ids)}
+        return {aid: article for aid, article in found.items() if article is not None}
+
     def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
         return store.article_dates(self.con, article_ids)
 
     def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
         return store.get_sentences(self.con, article, first, last)
+
+    def sentence_runs(self, runs: Sequence[tuple[Article, int, int]]) -> list[list[store.StoredSentence]]:
+        return [store.get_sentences(self.con, article, first, last) for article, first, last in runs]
 
     def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
         """The story of each article (wire copies share one; an ungrouped article is its own)."""

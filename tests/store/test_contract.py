@@ -283,3 +283,20 @@ def test_article_dates_in_one_read(store):
         assert reader.article_dates(["harbour", "orchard", "missing"]) == {
             "harbour": "2025-03-10", "orchard": "2024-11-02"}
         assert reader.article_dates([]) == {}
+
+
+def test_articles_and_sentence_runs_in_one_read_each(store):
+    harbour, orchard = article_sentences(HARBOUR), article_sentences(ORCHARD)
+    with store.snapshot() as reader:
+        found = reader.articles_by_id(["orchard", "missing", "harbour", "orchard"])
+        runs = reader.sentence_runs([(HARBOUR, 2, 3), (ORCHARD, 0, 0), (HARBOUR, 0, 1), (ORCHARD, 1, 99)])
+        singles = [reader.sentences(HARBOUR, 2, 3), reader.sentences(ORCHARD, 0, 0)]
+        assert reader.articles_by_id([]) == {} and reader.sentence_runs([]) == []
+    assert found == {"harbour": replace(HARBOUR, story_id="harbour"),
+                     "orchard": replace(ORCHARD, story_id="orchard")}
+    assert [[s.sentence for s in run] for run in runs] == [
+        harbour[2:4], orchard[:1], harbour[:2], orchard[1:]]
+    for run, single in zip(runs, singles, strict=False):
+        assert [s.sentence for s in run] == [s.sentence for s in single]
+        np.testing.assert_array_equal(np.vstack([s.vector for s in run]),
+                                      np.vstack([s.vector for s in single]))
