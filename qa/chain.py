@@ -3,6 +3,10 @@
     condense (follow-ups) -> analyse (qa.question) -> retrieve (HybridRetriever) -> evidence
     -> answerer (an ``Answerer``: extractive or llm)
 
+The question's analysis (spaCy) and its vector are computed in worker threads while retrieval
+reads the index, which needs only the question's text, dates and vector; the evidence waits for
+the analysis.
+
 A small typed record, ``Turn``, carries the state between the steps. ``ask`` and ``stream`` run
 the same steps; ``ask`` simply keeps the final answer of the stream.
 
@@ -17,7 +21,7 @@ import functools
 import importlib
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,6 +43,7 @@ from qa.store.protocol import open_store
 from qa.types import Answer, Hit, Question
 
 QUERY_CACHE_SIZE = 1024
+_ANALYSIS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-analyse")
 
 
 def check_question(question: str, settings: Settings) -> str:
@@ -77,7 +82,9 @@ class Turn:
     mode: str | None = None
     as_of: dt.date | None = None
     started: float = field(default_factory=time.perf_counter)
-    question: Question | None = None
+    standalone: str = ""  # the question to answer: ``asked``, or its follow-up made standalone
+    analysis: Future[Question] | None = None  # the question's reading (spaCy), being computed
+    question: Question | None = None  # the reading, once retrieval has waited for it
     query_vector: Future[np.ndarray] | None = None  # the question's vector, being computed
     hits: tuple[Hit, ...] = ()
     evidence: tuple[Candidate, ...] = ()
@@ -137,24 +144,37 @@ class Assistant:
         asked = check_question(turn.asked, self.settings)
         answerer = self.answerer(turn.mode)
         standalone = answerer.condense(asked, turn.history) if turn.history else asked
-        # The encoder works on the question while spaCy parses it (both release the GIL).
+        # Retrieval needs only the question's text, dates and vector: the encoder and spaCy's
+        # reading of the question run in worker threads while it reads the index (torch, spaCy
+        # and the database driver release the GIL); the evidence waits for the reading.
+        as_of = turn.as_of or dt.date.today()
         vector = encode_in_background(self.embed_query, standalone)
-        question = analyze(standalone, turn.as_of, model=self.settings.answer.spacy_model)
-        return replace(turn, asked=asked, question=question, query_vector=vector)
+        analysis = _ANALYSIS_POOL.submit(self._read_question, standalone, as_of, answerer)
+        return replace(turn, asked=asked, standalone=standalone, as_of=as_of, analysis=analysis,
+                       query_vector=vector)
+
+    def _read_question(self, text: str, as_of: dt.date, answerer: Answerer) -> Question:
+        question = analyze(text, as_of, model=self.settings.answer.spacy_model)
+        prepare = getattr(answerer, "prepare", None)  # optional (see qa.answer.protocol)
+        if prepare is not None:
+            prepare(question)
+        return question
 
     def _retrieve(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
-        question = turn.question
-        assert question is not None
+        text, analysis = turn.standalone, turn.analysis
+        assert analysis is not None and turn.as_of is not None  # set by _condense
+        vector = turn.query_vector or encode_in_background(self.embed_query, text)
         # One snapshot for retrieval and evidence: an update committed in between must not pair
         # chunks of the old version of an article with sentences of the new one.
-        vector = turn.query_vector or encode_in_background(self.embed_query, question.text)
         with self.index.snapshot():
-            found = search(self.index, question.text, vector.result, self.settings.retrieval,
-                           k=turn.k, filters=turn.filters, dates=DatePreference.of(question))
+            found = search(self.index, text, vector.result, self.settings.retrieval, k=turn.k,
+                           filters=turn.filters, dates=DatePreference.of_text(text, turn.as_of))
+            question = analysis.result()  # spaCy's reading, for the evidence's scores
             evidence = load_candidates(self.index, found.hits, question, vector.result(),
                                        found.sentences)
-        return replace(turn, hits=found.hits, evidence=tuple(evidence), retrieve_ms=_ms(t0))
+        return replace(turn, question=question, hits=found.hits, evidence=tuple(evidence),
+                       retrieve_ms=_ms(t0))
 
     def _answer_events(self, turn: Turn) -> Iterator[Event]:
         assert turn.question is not None

@@ -37,7 +37,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from qa.config import RetrievalSettings
-from qa.question.dates import without_dates
+from qa.question.dates import resolve_window, without_dates
 from qa.store.protocol import Store
 from qa.types import Chunk, DateWindow, Hit, Question
 
@@ -71,6 +71,11 @@ class DatePreference:
     @classmethod
     def of(cls, question: Question | None) -> DatePreference:
         return cls(question.as_of, question.window) if question else cls()
+
+    @classmethod
+    def of_text(cls, text: str, as_of: dt.date) -> DatePreference:
+        """What ``of(analyze(text, as_of))`` gives, without spaCy's reading of the question."""
+        return cls(as_of, resolve_window(text, as_of))
 
     def filters(self, filters: dict | None) -> dict | None:
         if self.as_of is None:

@@ -175,3 +175,19 @@ def test_a_span_never_leaves_a_quotation_half_open(text: str, span: str, expecte
     start = text.index(span)
     a, b = balance_quotes(text, start, start + len(span), 0, len(text))
     assert text[a:b] == expected
+
+
+def test_prepare_parses_the_question_ahead_and_the_answer_does_not_again(settings) -> None:
+    parsed: list[str] = []
+
+    def parser(texts):
+        parsed.extend(texts)
+        return fake_parser(texts)
+
+    reader = ExtractiveAnswerer(settings, parser=parser, model=HAND)
+    question = analyze("Who chaired the meeting?")
+    reader.prepare(question)
+    assert parsed == [question.interrogative]
+    cands = evidence(("The meeting was chaired by John Healey in Brussels.", 0.8))
+    assert reader.answer(question, cands).short_answer is not None
+    assert parsed.count(question.interrogative) == 1

@@ -115,3 +115,14 @@ def test_noun_lexicon() -> None:
     assert type_of_noun("Governor") == "person"
     assert type_of_noun("club") == "organisation"
     assert type_of_noun("breed") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Who chaired the meeting?", "What did the minister say on Friday?",
+    "A storm hit the coast this week. Which governor declared an emergency?"])
+def test_retrieval_reads_the_dates_without_waiting_for_the_parse(text: str) -> None:
+    from qa.retrieve import DatePreference
+
+    quick = DatePreference.of_text(text, FRIDAY)
+    assert quick == DatePreference.of(analyze(text, FRIDAY))
+    assert quick.as_of == FRIDAY and (quick.window is None) == (text == "Who chaired the meeting?")

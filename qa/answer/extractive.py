@@ -89,6 +89,10 @@ class ExtractiveAnswerer:
     def condense(self, question: str, history: Sequence[Message]) -> str:
         return condense(question, history)
 
+    def prepare(self, question: Question) -> None:
+        """Parse the question into the cache (``cues``) while retrieval reads the index."""
+        self.cues(question)
+
     def stream(self, question: Question, evidence: Sequence[Candidate]) -> Iterator[Event]:
         result = self.answer(question, evidence)
         yield from word_tokens(result.text)

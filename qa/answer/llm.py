@@ -92,6 +92,10 @@ class LLMAnswerer:
     def clear_cache(self) -> None:
         self._fallback.clear_cache()
 
+    def prepare(self, question: Question) -> None:
+        """Nothing: the model reads the question with the evidence (the fallback reader parses
+        it only when it is needed)."""
+
     # ------------------------------------------------------------ follow-ups
 
     def condense(self, question: str, history: Sequence[Message] | None) -> str:

@@ -6,6 +6,10 @@ An answerer turns a ``Question`` and its scored evidence sentences into events: 
 what is not shown yet (consumers ignore it; it lets one that stops listening stop the model at its
 next token), and last exactly one ``("answer", Answer)``.
 ``Assistant.ask`` and ``Assistant.stream`` both consume this one stream.
+
+An answerer may also have ``prepare(question)``: work on the question alone, which the chain runs
+in a worker thread while retrieval reads the index (the extractive reader parses the question).
+It is optional, so that answerers written before it still plug in.
 """
 
 from __future__ import annotations
