@@ -51,6 +51,7 @@ class PostgresReader:
         self.lexical_rows = lexical_rows
         self._ef_now = ef_search  # hnsw.ef_search in this transaction
         self._dates: tuple[str | None, str | None, bool] | None = None
+        self._word_rows: dict[tuple[str, ...], dict[str, dict[str, float]]] = {}
 
     @property
     def con(self) -> psycopg.Connection:
@@ -150,17 +151,24 @@ class PostgresReader:
         """Estimated rows of ``table`` holding each word, from the planner's statistics of its
         ``tsv`` column (kept by ANALYZE and autovacuum): the listed lexemes' frequencies; a word not
         listed is rarer than all of them (half the least frequency, as the planner assumes). No
-        statistics yet (a new index): {} (the plan is then the unbounded OR)."""
-        found = self.con.execute(
-            "WITH s AS (SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs"
-            "  FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s AND attname = 'tsv'),"
-            " w AS (SELECT u.word, l.lexeme FROM unnest(%s::text[]) AS u(word),"
-            "  LATERAL unnest(to_tsvector('english', u.word)) AS l)"
-            " SELECT w.word, coalesce(s.freqs[array_position(s.elems, w.lexeme)],"
-            "  s.freqs[cardinality(s.elems) + 1] / 2) * greatest(c.reltuples, 0)"
-            " FROM w CROSS JOIN s CROSS JOIN pg_class c WHERE c.oid = %s::regclass",
-            (table, list(words), table)).fetchall()
-        return {word: float(estimate or 0.0) for word, estimate in found}
+        statistics yet (a new index): {} (the plan is then the unbounded OR). The chunk and the
+        sentence search ask about the same words: one query answers both (kept for the snapshot)."""
+        key = tuple(words)
+        if key not in self._word_rows:
+            found = self.con.execute(
+                "WITH s AS (SELECT tablename, most_common_elems::text::text[] AS elems,"
+                "  most_common_elem_freqs AS freqs FROM pg_stats WHERE schemaname = current_schema()"
+                "  AND tablename IN ('chunks', 'sentences') AND attname = 'tsv'),"
+                " w AS (SELECT u.word, l.lexeme FROM unnest(%s::text[]) AS u(word),"
+                "  LATERAL unnest(to_tsvector('english', u.word)) AS l)"
+                " SELECT s.tablename, w.word, coalesce(s.freqs[array_position(s.elems, w.lexeme)],"
+                "  s.freqs[cardinality(s.elems) + 1] / 2) * greatest(c.reltuples, 0)"
+                " FROM w CROSS JOIN s JOIN pg_class c ON c.oid = s.tablename::regclass",
+                (list(words),)).fetchall()
+            self._word_rows[key] = {name: {} for name in ("chunks", "sentences")}
+            for name, word, estimate in found:
+                self._word_rows[key][name][word] = float(estimate or 0.0)
+        return dict(self._word_rows[key][table])
 
     def _ts_rank(self, table: str, match: Match, words: Sequence[str], n: int,
                  filters: dict | None) -> list[int]:

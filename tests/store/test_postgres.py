@@ -174,9 +174,12 @@ def test_word_frequencies_come_from_the_planner_statistics(pg_settings):
         refresh_statistics(pg_settings)
         with store.snapshot() as reader:
             rows = reader.word_rows("chunks", ["councils", "zeppelin", "the"])
+            in_sentences = reader.word_rows("sentences", ["councils", "zeppelin", "the"])
+            sentences = reader.count("sentences")
     finally:
         store.close()
     assert rows["councils"] == pytest.approx(24)
+    assert 0 < in_sentences["councils"] <= sentences and in_sentences["zeppelin"] < 2
     assert 0 < rows["zeppelin"] < 2
     assert "the" not in rows  # a stopword has no lexeme
 
