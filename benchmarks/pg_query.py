@@ -26,6 +26,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -193,22 +194,26 @@ def _sql(settings, statements: list[str], then=None) -> None:
 
 
 def measure(settings, embedder, questions: list[str], warm: list[str]) -> dict:
+    import datetime as dt
+
     from qa import Assistant
     from qa.answer.evidence import load_candidates
-    from qa.retrieve import search
+    from qa.retrieve import DatePreference, search
 
     assistant = Assistant(settings, embedder=embedder).warm_up()
     for q in warm:
         assistant.ask(q)
     r = settings.retrieval
     times: dict[str, list[float]] = {"search": [], "dense": [], "full_text": [], "ask": []}
+    queries = []
     load_before = os.getloadavg()
     for q in questions:
         assistant.clear_caches()
         qvec = embedder.encode([q])[0]
         t0 = time.perf_counter()
         with assistant.index.snapshot() as reader:
-            found = search(assistant.index, q, qvec, r)
+            # as the answer searches: with the question's dates (its as-of date is today)
+            found = search(assistant.index, q, qvec, r, dates=DatePreference.of_text(q, dt.date.today()))
             load_candidates(assistant.index, list(found.hits), q, qvec, found.sentences)
             t1 = time.perf_counter()
             reader.dense(qvec, r.candidates, None)
@@ -217,15 +222,41 @@ def measure(settings, embedder, questions: list[str], warm: list[str]) -> dict:
             reader.lexical_sentences(q, r.candidates, None)
             t3 = time.perf_counter()
         assistant.clear_caches()
-        t4 = time.perf_counter()
-        assistant.ask(q)
-        t5 = time.perf_counter()
+        with counted_queries(settings.store.backend == "postgres") as count:
+            t4 = time.perf_counter()
+            assistant.ask(q)
+            t5 = time.perf_counter()
+        queries.append(count[0])
         for key, a, b in (("search", t0, t1), ("dense", t1, t2), ("full_text", t2, t3), ("ask", t4, t5)):
             times[key].append((b - a) * 1000)
     assistant.close()
     out: dict = {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in times.items()}
+    out["queries_per_answer"] = sum(queries) / len(queries)
     out["load_average"] = {"before": load_before, "after": os.getloadavg()}
     return out
+
+
+@contextmanager
+def counted_queries(postgres: bool):
+    """The statements sent to PostgreSQL meanwhile, in ``count[0]`` (each is a round trip; the
+    transaction's BEGIN and COMMIT add two). The embedded store: 0 (it runs in this process)."""
+    count = [0]
+    if not postgres:
+        yield count
+        return
+    import psycopg
+
+    execute = psycopg.Cursor.execute
+
+    def counting(self, query, params=None, **kwargs):
+        count[0] += 1
+        return execute(self, query, params, **kwargs)
+
+    psycopg.Cursor.execute = counting
+    try:
+        yield count
+    finally:
+        psycopg.Cursor.execute = execute
 
 
 def loaded(settings, dim, pool, mean, factor, size, args, keep: Path | None) -> dict:
@@ -270,11 +301,12 @@ def run(args: argparse.Namespace) -> dict:
             table.append([backend, result["chunks"], result["sentences"],
                           *(f"{result[p]['p50']:.1f} / {result[p]['p95']:.1f}"
                             for p in ("dense", "full_text", "search", "ask")),
+                          f"{result['queries_per_answer']:.1f}",
                           f"{result['load_average']['before'][0]:.1f}"])
             print(f"  ... {backend} {size} done: {json.dumps(result)}", flush=True)
     print_table(f"Query latency, {len(questions)} questions, ms p50 / p95 (synthetic vectors, real encoder)",
                 table, ["store", "chunks", "sentences", "dense", "full text (both)", "search (all)",
-                        "ask (total)", "load avg"])
+                        "ask (total)", "queries/ask", "load avg"])
     write_json(args.json, figures)
     return figures
 
