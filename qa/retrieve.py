@@ -139,11 +139,9 @@ def search(
     words = without_dates(text, dates.as_of) if dates.as_of else text
     n, rrf_k = settings.candidates, settings.rrf_k
     with index.snapshot() as reader:
-        lexical = reader.lexical(words, n, filters)
-        lexical_s = reader.lexical_sentences(words, n, filters)
-        vector = query_vector() if callable(query_vector) else query_vector
-        dense = reader.dense(vector, n, filters)
-        dense_s = reader.dense_sentences(vector, n, filters)
+        found = reader.searches(words, query_vector, n, filters)
+        dense, lexical = found.dense, found.lexical
+        dense_s, lexical_s = found.dense_sentences, found.lexical_sentences
         places = reader.sentence_places(_unique(dense_s + lexical_s))
         in_chunks = [[places[s][2] for s in found if s in places] for found in (dense_s, lexical_s)]
         w = settings.sentence_weight

@@ -4,7 +4,9 @@ A question's reads are many small queries, each a round trip to the server (a wa
 process to be scheduled, on a busy machine), so the reader keeps their number down: the
 transaction begins at the first read (a snapshot that reads nothing costs none), batched reads
 take many articles or sentence runs at once, and ``hnsw.ef_search`` is set only when a search
-needs another value than the connection's.
+needs another value than the connection's. The four searches of a question run as two pairs side
+by side, the sentence searches on a second connection that imports this transaction's snapshot
+(``pg_export_snapshot``): the server runs them on two cores, and both see one committed state.
 
 pgvector before 0.8 applies a filter after the HNSW search, which can leave fewer rows than asked
 when the filter is selective. Filtered searches therefore raise ``hnsw.ef_search`` (and use the
@@ -17,6 +19,9 @@ nothing, and kept it would cost every search that larger graph walk and a join.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -26,25 +31,31 @@ from psycopg import sql
 from qa.errors import IndexStateError
 from qa.store import lexical
 from qa.store.lexical import Match
-from qa.store.protocol import StoredSentence
+from qa.store.protocol import Searches, StoredSentence, sequential_searches
 from qa.types import Article, Chunk, Sentence
 
 FILTERED_EF_FACTOR = 4  # a filtered search keeps this many times more graph candidates
 MAX_EF_SEARCH = 1000  # pgvector's ceiling for hnsw.ef_search
 DATE_BOUNDS = ("date_from", "date_to", "as_of")
 _ARTICLE_COLUMNS = "id, title, text, date, source, url, path, captions"
+_SIDE_SEARCHES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="qa-pg-side")
+
+# A reader on a second connection sharing an exported snapshot; None when no connection is free.
+Sibling = Callable[[str], AbstractContextManager["PostgresReader | None"]]
 
 
 class PostgresReader:
     """Reads inside one snapshot transaction (see ``StoreReader``).
 
     ``connect`` gives the connection inside its transaction (called once, at the first read);
-    ``ef_search`` is the connection's own ``hnsw.ef_search`` (the store sets it on each one).
+    ``ef_search`` is the connection's own ``hnsw.ef_search`` (the store sets it on each one);
+    ``sibling`` opens a second reader on an exported snapshot (None: the searches run in turn).
     """
 
     def __init__(self, connect: Callable[[], psycopg.Connection], ef_search: int, iterative: bool,
-                 lexical_rows: int = 1000) -> None:
+                 lexical_rows: int = 1000, sibling: Sibling | None = None) -> None:
         self._connect = connect
+        self._sibling = sibling
         self._con: psycopg.Connection | None = None
         self.ef_search = ef_search
         self.iterative = iterative
@@ -93,6 +104,41 @@ class PostgresReader:
         if out.get("date_from") and not undated and (oldest is None or oldest >= out["date_from"]):
             del out["date_from"]
         return {k: v for k, v in out.items() if v} or None
+
+    # ------------------------------------------------------------ searches
+
+    def searches(self, text: str, query: np.ndarray | Callable[[], np.ndarray], n: int,
+                 filters: dict | None) -> Searches:
+        """The chunk searches here and the sentence searches on a sibling connection, side by side;
+        in turn when the pool has no connection free at once."""
+        if self._sibling is None:
+            return sequential_searches(self, text, query, n, filters)
+        snapshot = self.scalar("SELECT pg_export_snapshot()")
+        vector: Future[np.ndarray] = Future()  # handed to the side once this thread has it
+        side = _SIDE_SEARCHES.submit(self._sentence_searches, snapshot, text, vector, n, filters)
+        try:
+            lexical = self.lexical(text, n, filters)
+            vector.set_result(query() if callable(query) else query)
+            dense = self.dense(vector.result(), n, filters)
+        except BaseException:
+            if not vector.done():
+                vector.set_exception(RuntimeError("the chunk searches failed"))
+            wait_for([side])  # its connection back in the pool before this error goes up
+            raise
+        found = side.result()
+        if found is None:  # no second connection: this one does the sentence searches too
+            found = (self.lexical_sentences(text, n, filters),
+                     self.dense_sentences(vector.result(), n, filters))
+        return Searches(dense, lexical, found[1], found[0])
+
+    def _sentence_searches(self, snapshot: str, text: str, vector: Future[np.ndarray], n: int,
+                           filters: dict | None) -> tuple[list[int], list[int]] | None:
+        assert self._sibling is not None
+        with self._sibling(snapshot) as other:
+            if other is None:
+                return None
+            lexical = other.lexical_sentences(text, n, filters)
+            return lexical, other.dense_sentences(vector.result(), n, filters)
 
     # ------------------------------------------------------------ dense
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 import psycopg
@@ -26,9 +26,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import pg_schema
-from qa.store.pg_reader import PostgresReader, f32
+from qa.store.pg_reader import PostgresReader, Sibling, f32
 from qa.store.protocol import PreparedArticle
 from qa.store.sqlite import content_hash
+
+SIBLING_WAIT_S = 0.005  # the longest a question waits for a second connection (then: one)
 
 
 def redacted_dsn(dsn: str | None) -> str:
@@ -143,18 +145,39 @@ class PostgresStore:
 
             def begin() -> psycopg.Connection:
                 con = stack.enter_context(self._connection())
-                con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-                con.read_only = True  # both go into the BEGIN statement
-                stack.callback(_read_write, con)
-                stack.enter_context(con.transaction())
+                _begin_read_only(stack, con)
                 return con
 
-            store = self.settings.store
-            self._local.reader = PostgresReader(begin, store.ef_search, self._iterative, store.lexical_rows)
+            self._local.reader = self._reader(begin, sibling=self._sibling)
             try:
                 yield self._local.reader
             finally:
                 self._local.reader = None
+
+    def _reader(self, connect: Callable[[], psycopg.Connection], sibling: Sibling | None = None,
+                ) -> PostgresReader:
+        store = self.settings.store
+        return PostgresReader(connect, store.ef_search, self._iterative, store.lexical_rows, sibling)
+
+    @contextmanager
+    def _sibling(self, snapshot: str) -> Iterator[PostgresReader | None]:
+        """A reader on a second connection in the exported ``snapshot``, or None when the pool has
+        none free within a few milliseconds (several questions at once: they run in turn rather
+        than wait for each other's connections)."""
+        try:
+            con = self._pool.getconn(timeout=SIBLING_WAIT_S)
+        except PoolTimeout:
+            yield None
+            return
+        try:
+            with ExitStack() as stack:
+                _begin_read_only(stack, con)
+                con.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+                yield self._reader(lambda: con)
+        except psycopg.OperationalError as exc:
+            raise IndexStateError(f"{self.where}: database unavailable ({_first_line(exc)})") from None
+        finally:
+            self._pool.putconn(con)
 
     def info(self) -> dict:
         meta = self.meta()
@@ -230,6 +253,15 @@ def _insert(cur: psycopg.Cursor, prepared: Sequence[PreparedArticle]) -> None:
             for c, v in zip(p.chunks, p.chunk_vectors, strict=True):
                 copy.write_row((next(ids), c.article_id, c.first_sentence, c.last_sentence,
                                 p.article.title, c.text, f32(v)))
+
+
+def _begin_read_only(stack: ExitStack, con: psycopg.Connection) -> None:
+    """Begin a REPEATABLE READ, READ ONLY transaction on ``con``, ended (and the connection's
+    default transactions restored) when ``stack`` closes."""
+    con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    con.read_only = True  # both go into the BEGIN statement
+    stack.callback(_read_write, con)
+    stack.enter_context(con.transaction())
 
 
 def _read_write(con: psycopg.Connection) -> None:

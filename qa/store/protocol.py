@@ -12,7 +12,7 @@ version of an article with sentences of the new one. Snapshots are re-entrant wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -42,6 +42,16 @@ class StoredSentence:
     vector: np.ndarray
 
 
+@dataclass(frozen=True)
+class Searches:
+    """The four searches of a question, each as its own ``StoreReader`` method returns it."""
+
+    dense: list[int]
+    lexical: list[int]
+    dense_sentences: list[int]
+    lexical_sentences: list[int]
+
+
 @runtime_checkable
 class StoreReader(Protocol):
     """Reads inside one snapshot. Filters: ``{"source", "date_from", "date_to", "as_of"}`` (ISO
@@ -62,6 +72,13 @@ class StoreReader(Protocol):
 
     def lexical_sentences(self, query: str, n: int, filters: dict | None) -> list[int]:
         """Up to ``n`` sentence ids ranked by full-text relevance ([] without sentence search)."""
+        ...
+
+    def searches(self, text: str, query: np.ndarray | Callable[[], np.ndarray], n: int,
+                 filters: dict | None) -> Searches:
+        """``lexical`` and ``lexical_sentences`` of ``text``, ``dense`` and ``dense_sentences`` of
+        ``query`` (a callable waits for the vector: the full-text searches go first, while the
+        encoder works). A backend may run them side by side (``sequential_searches``: in turn)."""
         ...
 
     def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
@@ -131,6 +148,16 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def sequential_searches(reader: StoreReader, text: str, query: np.ndarray | Callable[[], np.ndarray],
+                        n: int, filters: dict | None) -> Searches:
+    """``StoreReader.searches`` one after the other: full text first, then (vector ready) dense."""
+    lexical = reader.lexical(text, n, filters)
+    lexical_sentences = reader.lexical_sentences(text, n, filters)
+    vector = query() if callable(query) else query
+    return Searches(reader.dense(vector, n, filters), lexical,
+                    reader.dense_sentences(vector, n, filters), lexical_sentences)
 
 
 def open_store(settings: Settings, model: str | None = None) -> Store:

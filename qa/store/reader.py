@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from qa.store import protocol, stories
 from qa.store import sqlite as store
-from qa.store import stories
 from qa.store.vectors import VectorIndex
 from qa.types import Article, Chunk
 
@@ -47,6 +47,10 @@ class Reader:
         if self.sentence_vectors is None:
             return []
         return store.lexical_search(self.con, query, n, filters, self.lexical_rows, "sentences")
+
+    def searches(self, text: str, query: np.ndarray | Callable[[], np.ndarray], n: int,
+                 filters: dict | None) -> protocol.Searches:
+        return protocol.sequential_searches(self, text, query, n, filters)
 
     def sentence_places(self, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
         """sentence id -> (article id, sentence index, id of the chunk holding it)."""

@@ -17,7 +17,14 @@ import pytest
 from qa import Assistant, FakeEmbedder, IndexStateError, ModelMismatchError, Settings, index_paths
 from qa.ingest.chunking import article_sentences, make_chunks
 from qa.store.indexer import chunk_vectors, index_articles
-from qa.store.protocol import PreparedArticle, Store, StoreReader, open_store, open_store_for_writing
+from qa.store.protocol import (
+    PreparedArticle,
+    Searches,
+    Store,
+    StoreReader,
+    open_store,
+    open_store_for_writing,
+)
 from qa.types import Article
 from tests.conftest import SEED_ARTICLE, SEED_ID
 
@@ -300,3 +307,16 @@ def test_articles_and_sentence_runs_in_one_read_each(store):
         assert [s.sentence for s in run] == [s.sentence for s in single]
         np.testing.assert_array_equal(np.vstack([s.vector for s in run]),
                                       np.vstack([s.vector for s in single]))
+
+
+@pytest.mark.parametrize("filters", [None, {"source": "Coast Gazette"}, {"as_of": "2025-01-01"}])
+def test_the_four_searches_at_once_are_the_four_searches(store, filters):
+    text = "harbour bridge apples cider harvest ribbon"
+    query = EMBEDDER.encode([text])[0]
+    with store.snapshot() as reader:
+        found = reader.searches(text, lambda: query, 5, filters)
+        assert found == Searches(reader.dense(query, 5, filters), reader.lexical(text, 5, filters),
+                                 reader.dense_sentences(query, 5, filters),
+                                 reader.lexical_sentences(text, 5, filters))
+        assert reader.searches(text, query, 5, filters) == found
+    assert found.dense and found.lexical and found.dense_sentences and found.lexical_sentences

@@ -4,6 +4,7 @@ the recorded schema version and its migration, and several processes sharing one
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import psycopg
@@ -228,7 +229,10 @@ def test_a_vacuous_as_of_searches_exactly_as_no_filter(big_store, monkeypatch):
 
 def test_reads_per_question_do_not_grow_with_the_chunks_read(pg_settings, monkeypatch):
     """Articles and sentence runs are read in one query each, however many chunks a question
-    keeps: over a network every query is a round trip."""
+    keeps: over a network every query is a round trip. (One connection: the sentence searches
+    then run in turn, so that every statement is counted in this thread.)"""
+    pg_settings = pg_settings.model_copy(deep=True)
+    pg_settings.store.pool_size = 1
     seed = Article(id="seed", title="Coalition planning", text=SEED_ARTICLE.read_text(encoding="utf-8"))
     index_articles([seed, *[Article(id=f"n{i}", title=f"Meeting {i}", text=(
         f"The meeting number {i} was chaired by someone. It discussed planning for days. "
@@ -255,3 +259,67 @@ def test_reads_per_question_do_not_grow_with_the_chunks_read(pg_settings, monkey
         assistant.close()
     assert counts[1] == counts[8]
     assert not any("WHERE id = %s" in s or "article_id = %s" in s for s in statements)
+
+
+def sentence_articles(reader, found) -> set[str]:
+    places = reader.sentence_places(found.dense_sentences + found.lexical_sentences)
+    return {place[0] for place in places.values()}
+
+
+def test_the_sentence_searches_run_beside_in_the_same_snapshot(pg_settings, monkeypatch):
+    """The sentence searches run on a second connection that imports the snapshot: an article
+    committed after the snapshot began is found by neither side, and by both in the next one."""
+    from tests.store.test_contract import HARBOUR, ORCHARD, prepared
+
+    index_articles([HARBOUR, ORCHARD], pg_settings, embedder=EMBEDDER)
+    late = Article(id="late", title="Zeppelin", text="A zeppelin landed at the harbour. Its crew cheered.")
+    threads: list[str] = []
+    original = PostgresReader.lexical_sentences
+
+    def recorded(self, *args):
+        threads.append(threading.current_thread().name)
+        return original(self, *args)
+
+    monkeypatch.setattr(PostgresReader, "lexical_sentences", recorded)
+    text = "zeppelin landed at the harbour"
+    query = EMBEDDER.encode([text])[0]
+    store = PostgresStore.open(pg_settings)
+    try:
+        with store.snapshot() as reader:
+            assert reader.article_dates(["harbour"])  # the snapshot is taken at its first read
+            store.write([prepared(late, pg_settings)])
+            for _ in range(40):  # the first questions may find the pool still growing
+                found = reader.searches(text, lambda: query, 10, None)
+                if threads[-1].startswith("qa-pg-side"):
+                    break
+                time.sleep(0.05)
+            assert threads[-1].startswith("qa-pg-side")
+            assert "late" not in sentence_articles(reader, found)
+            assert "late" not in {c.article_id for c in reader.chunks(found.dense + found.lexical).values()}
+            assert "harbour" in sentence_articles(reader, found)
+        with store.snapshot() as reader:
+            found = reader.searches(text, query, 10, None)
+            assert "late" in sentence_articles(reader, found)
+            assert "late" in {c.article_id for c in reader.chunks(found.dense + found.lexical).values()}
+    finally:
+        store.close()
+
+
+def test_without_a_free_connection_the_searches_run_in_turn(pg_settings):
+    from tests.store.test_contract import HARBOUR, ORCHARD
+
+    one = pg_settings.model_copy(deep=True)
+    one.store.pool_size = 1
+    index_articles([HARBOUR, ORCHARD], one, embedder=EMBEDDER)
+    text = "harbour bridge apples cider harvest ribbon"
+    query = EMBEDDER.encode([text])[0]
+    store = PostgresStore.open(one)
+    try:
+        with store.snapshot() as reader:
+            found = reader.searches(text, query, 5, None)
+            assert found.dense == reader.dense(query, 5, None)
+            assert found.lexical_sentences == reader.lexical_sentences(text, 5, None)
+            assert found.dense_sentences == reader.dense_sentences(query, 5, None)
+            assert found.dense_sentences and found.lexical_sentences
+    finally:
+        store.close()
