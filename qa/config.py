@@ -78,9 +78,10 @@ class StoreSettings(_Section):
     )
     pool_size: int = Field(8, ge=1, le=200, description="Most PostgreSQL connections one process opens.")
     ef_search: int = Field(
-        200, ge=10, le=1000,
-        description="pgvector hnsw.ef_search: candidates the HNSW graph keeps per query (recall vs speed); "
-        "a filtered search that still finds too few falls back to an exact search.",
+        800, ge=10, le=1000,
+        description="pgvector hnsw.ef_search: candidates the HNSW graph keeps per query (recall vs speed; "
+        "at a million chunks 800 finds 98-100% of the exact 10 nearest, 200 only 59-83%); a filtered "
+        "search keeps 4x (at most 1000) and, if that still finds too few, falls back to an exact search.",
     )
     lexical_rows: int = Field(
         1000, ge=1,
