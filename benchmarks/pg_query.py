@@ -17,6 +17,7 @@ the embedded indexes in DIR, so a later run with the same sizes only queries.
 
     python -m benchmarks.pg_query --sizes 10000 100000            # pgserver in a temp folder
     python -m benchmarks.pg_query --sizes 1000000 --no-embedded --chunking 2 1 --keep /tmp/pg1m
+    python -m benchmarks.pg_query --sizes 10000 --ef-search 800 200    # recall vs speed, in turn
 """
 
 from __future__ import annotations
@@ -296,17 +297,23 @@ def run(args: argparse.Namespace) -> dict:
                                      index={"dir": work / f"idx{size}"}, store=store)
             pool = pool or ArticlePool(args.pool, settings.chunking, work)
             load_figures = loaded(settings, embedder.dim, pool, mean, factor, size, args, keep)
-            result = {"backend": backend, **load_figures, **measure(settings, embedder, questions, warm)}
-            figures["rows"].append(result)
-            table.append([backend, result["chunks"], result["sentences"],
-                          *(f"{result[p]['p50']:.1f} / {result[p]['p95']:.1f}"
-                            for p in ("dense", "full_text", "search", "ask")),
-                          f"{result['queries_per_answer']:.1f}",
-                          f"{result['load_average']['before'][0]:.1f}"])
-            print(f"  ... {backend} {size} done: {json.dumps(result)}", flush=True)
+            # each hnsw.ef_search asked for in turn (the embedded store has its own graph settings)
+            for ef in (args.ef_search or [settings.store.ef_search]) if backend == "postgres" else [None]:
+                if ef is not None:
+                    settings = settings.model_copy(update={"store": settings.store.model_copy(
+                        update={"ef_search": ef})})
+                result = {"backend": backend, "ef_search": ef, **load_figures,
+                          **measure(settings, embedder, questions, warm)}
+                figures["rows"].append(result)
+                table.append([backend, ef or "-", result["chunks"], result["sentences"],
+                              *(f"{result[p]['p50']:.1f} / {result[p]['p95']:.1f}"
+                                for p in ("dense", "full_text", "search", "ask")),
+                              f"{result['queries_per_answer']:.1f}",
+                              f"{result['load_average']['before'][0]:.1f}"])
+                print(f"  ... {backend} {size} done: {json.dumps(result)}", flush=True)
     print_table(f"Query latency, {len(questions)} questions, ms p50 / p95 (synthetic vectors, real encoder)",
-                table, ["store", "chunks", "sentences", "dense", "full text (both)", "search (all)",
-                        "ask (total)", "queries/ask", "load avg"])
+                table, ["store", "ef_search", "chunks", "sentences", "dense", "full text (both)",
+                        "search (all)", "ask (total)", "queries/ask", "load avg"])
     write_json(args.json, figures)
     return figures
 
@@ -322,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ef-construction", type=int, default=64, help="HNSW build parameter")
     parser.add_argument("--shared-buffers-gb", type=int, default=2, help="for the pgserver started here")
     parser.add_argument("--lexical-rows", type=int, default=1000, help="store.lexical_rows")
+    parser.add_argument("--ef-search", type=int, nargs="+", default=None,
+                        help="store.ef_search values to query with, in turn (default: the setting's)")
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the loaded stores here")
     parser.add_argument("--json", type=Path, default=None)
     run(parser.parse_args(argv))
