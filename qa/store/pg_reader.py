@@ -63,6 +63,7 @@ class PostgresReader:
         self._ef_now = ef_search  # hnsw.ef_search in this transaction
         self._dates: tuple[str | None, str | None, bool] | None = None
         self._word_rows: dict[tuple[str, ...], dict[str, dict[str, float]]] = {}
+        self._article_dates: dict[str, str | None] = {}  # read with chunks, for article_dates
 
     @property
     def con(self) -> psycopg.Connection:
@@ -90,11 +91,8 @@ class PostgresReader:
         if not filters or not any(filters.get(k) for k in DATE_BOUNDS):
             return filters or None
         if self._dates is None:
-            row = self.con.execute(
-                'SELECT min(date COLLATE "C"), max(date COLLATE "C"),'
-                " EXISTS(SELECT 1 FROM articles WHERE date IS NULL) FROM articles").fetchone()
-            assert row is not None  # an aggregate returns one row
-            self._dates = (row[0], row[1], bool(row[2]))
+            self._read_dates()
+        assert self._dates is not None
         oldest, newest, undated = self._dates
         out = dict(filters)
         if out.get("as_of") and (newest is None or newest[:10] <= out["as_of"]):
@@ -113,7 +111,7 @@ class PostgresReader:
         in turn when the pool has no connection free at once."""
         if self._sibling is None:
             return sequential_searches(self, text, query, n, filters)
-        snapshot = self.scalar("SELECT pg_export_snapshot()")
+        snapshot = self._read_dates(", pg_export_snapshot()")  # one round trip for both
         vector: Future[np.ndarray] = Future()  # handed to the side once this thread has it
         side = _SIDE_SEARCHES.submit(self._sentence_searches, snapshot, text, vector, n, filters)
         try:
@@ -137,8 +135,19 @@ class PostgresReader:
         with self._sibling(snapshot) as other:
             if other is None:
                 return None
+            other._dates = self._dates  # the same snapshot: the same articles
             lexical = other.lexical_sentences(text, n, filters)
             return lexical, other.dense_sentences(vector.result(), n, filters)
+
+    def _read_dates(self, also: str = "") -> Any:
+        """The stored articles' date range (for ``needed``), with ``also`` (a select-list item)
+        read in the same statement; its value."""
+        row = self.con.execute(
+            f'SELECT min(date COLLATE "C"), max(date COLLATE "C"),'
+            f" EXISTS(SELECT 1 FROM articles WHERE date IS NULL){also} FROM articles").fetchone()
+        assert row is not None  # an aggregate returns one row
+        self._dates = (row[0], row[1], bool(row[2]))
+        return row[3] if also else None
 
     # ------------------------------------------------------------ dense
 
@@ -258,8 +267,9 @@ class PostgresReader:
         if not ids:
             return {}
         rows = self.con.execute(
-            "SELECT id, article_id, first_sentence, last_sentence, text FROM chunks WHERE id = ANY(%s)",
-            (list(ids),)).fetchall()
+            "SELECT c.id, c.article_id, c.first_sentence, c.last_sentence, c.text, a.date FROM chunks c"
+            " JOIN articles a ON a.id = c.article_id WHERE c.id = ANY(%s)", (list(ids),)).fetchall()
+        self._article_dates.update((r[1], r[5]) for r in rows)  # retrieval asks for them next
         return {r[0]: Chunk(id=r[0], article_id=r[1], first_sentence=r[2], last_sentence=r[3], text=r[4])
                 for r in rows}
 
@@ -274,10 +284,13 @@ class PostgresReader:
         return {row[0]: _article(row) for row in rows}
 
     def article_dates(self, article_ids: Sequence[str]) -> dict[str, str | None]:
-        if not article_ids:
-            return {}
-        return dict(self.con.execute("SELECT id, date FROM articles WHERE id = ANY(%s)",
-                                     (list(article_ids),)).fetchall())
+        """From the chunks read in this snapshot when they cover ``article_ids``, else one read."""
+        if all(aid in self._article_dates for aid in article_ids):
+            return {aid: self._article_dates[aid] for aid in article_ids}
+        found: dict[str, str | None] = dict(self.con.execute(
+            "SELECT id, date FROM articles WHERE id = ANY(%s)", (list(article_ids),)).fetchall())
+        self._article_dates.update(found)
+        return found
 
     def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
         return self.sentence_runs([(article, first, last)])[0]

@@ -285,11 +285,16 @@ def test_as_of_drops_later_articles_and_keeps_undated_ones(store, backend_settin
     assert articles({"as_of": "2025-03-10"}) == {"harbour", "orchard", "undated"}
 
 
-def test_article_dates_in_one_read(store):
+def test_article_dates_in_one_read(store, backend_settings):
     with store.snapshot() as reader:
         assert reader.article_dates(["harbour", "orchard", "missing"]) == {
             "harbour": "2025-03-10", "orchard": "2024-11-02"}
         assert reader.article_dates([]) == {}
+    with store.snapshot() as reader:  # after the chunks were read (PostgreSQL reads the dates with them)
+        chunks = reader.chunks(all_chunk_ids(reader, backend_settings))
+        assert {c.article_id for c in chunks.values()} == {"harbour", "orchard"}
+        assert reader.article_dates(["orchard"]) == {"orchard": "2024-11-02"}
+        assert reader.article_dates(["missing", "harbour"]) == {"harbour": "2025-03-10"}
 
 
 def test_articles_and_sentence_runs_in_one_read_each(store):
