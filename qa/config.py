@@ -80,7 +80,7 @@ class StoreSettings(_Section):
     ef_search: int = Field(
         800, ge=10, le=1000,
         description="pgvector hnsw.ef_search: candidates the HNSW graph keeps per query (recall vs speed; "
-        "at a million chunks 800 finds 98-100% of the exact 10 nearest, 200 only 59-83%); a filtered "
+        "at a million chunks 800 finds 97-100% of the exact 10 nearest, 200 only 58-83%); a filtered "
         "search keeps 4x (at most 1000) and, if that still finds too few, falls back to an exact search.",
     )
     lexical_rows: int = Field(
