@@ -59,6 +59,8 @@ class Cues:
     # the predicate is a property of the thing asked about (its birth, age, population, capital,
     # founding): only a sentence that states that property answers it
     asks_property: bool = False
+    # "What did Healey say about energy prices?": the head noun of what the words must be about
+    topic: str = ""
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -94,7 +96,17 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
     sides = {stem(t.text.lower()): t.i < at for t in parse.tokens if t.is_content}
     predicate, prop = _predicate(question, parse, wh, verb)
     return Cues(kind, terms, focus, named, role, verb, noun, counted, sides, tense(parse),
-                predicate, prop)
+                predicate, prop, _topic(parse))
+
+
+def _topic(parse: Parse) -> str:
+    """The stem of the noun an "about" phrase of a verb names ("say about energy PRICES")."""
+    for t in parse.tokens:
+        if t.text.lower() == "about" and t.dep == "prep" and parse.tokens[t.head].pos in ("VERB", "AUX"):
+            objects = [c for c in parse.children(t.i) if parse.tokens[c].dep == "pobj"]
+            if objects:
+                return parse.tokens[objects[0]].stem
+    return ""
 
 
 def tense(parse: Parse, verb: int | None = None) -> str:
