@@ -108,3 +108,9 @@ def test_a_gap_inside_what_was_said_asks_for_a_phrase_of_it(real_assistant) -> N
     answer = real_assistant.ask("What did Rustem Umerov say Ukraine was ready for?")
     assert not answer.abstained and answer.short_answer is not None
     assert "peace" in answer.short_answer.text and len(answer.short_answer.text.split()) < 8
+
+
+def test_which_country_s_forces_is_answered_by_the_forces_modifier(real_assistant) -> None:
+    answer = real_assistant.ask("Which country's forces are preparing to launch an offensive?")
+    assert not answer.abstained and answer.short_answer is not None
+    assert answer.short_answer.text.startswith("Russia")

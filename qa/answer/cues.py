@@ -78,6 +78,10 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
         if wh.dep in ("det", "poss") or (wh.text.lower() in ("what", "which") and wh.dep == "amod"):
             target = parse.tokens[wh.head]  # "which breed", "whose car"
             noun = stem(target.text.lower())
+            if target.dep == "poss" and target.head != target.i:
+                # "which country's forces": the answer names the forces' country ("Russian
+                # forces", "Russia's forces"), so it hangs on the noun owned
+                noun = stem(parse.tokens[target.head].text.lower())
             if noun in _KIND_NOUNS:  # "what type of tunnels" asks about tunnels
                 of = [c for c in parse.children(target.i) if parse.tokens[c].text.lower() == "of"]
                 objs = [c for o in of for c in parse.children(o) if parse.tokens[c].dep == "pobj"]
