@@ -114,3 +114,13 @@ def test_which_country_s_forces_is_answered_by_the_forces_modifier(real_assistan
     answer = real_assistant.ask("Which country's forces are preparing to launch an offensive?")
     assert not answer.abstained and answer.short_answer is not None
     assert answer.short_answer.text.startswith("Russia")
+
+
+def test_a_number_of_something_else_in_a_sentence_that_does_not_say_it_is_not_an_answer(
+        real_assistant) -> None:
+    # "about 30 countries" stands beside "troops" in the article, which promises none
+    answer = real_assistant.ask("How many troops has the UK pledged to deploy?")
+    assert answer.abstained and answer.short_answer is None
+    # a number of the thing asked about is still answered
+    planners = real_assistant.ask("How many military planners have been developing plans?")
+    assert planners.short_answer is not None and planners.short_answer.text == "200"

@@ -106,7 +106,7 @@ class ExtractiveAnswerer:
         support = read[0].score if read else None
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5) \
                 or off_focus(asked, cues, best, read[best.sentence].context) \
-                or off_topic(cues, read[best.sentence]):
+                or off_topic(cues, read[best.sentence]) or counts_else(cues, best):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)
@@ -246,6 +246,15 @@ def in_speaker(p: Parse, span: Span) -> bool:
                     if lo <= span.start and span.end <= hi:
                         return True
     return False
+
+
+def counts_else(cues: Cues, best: ScoredSpan) -> bool:
+    """ "How many troops has the UK promised?" is not answered by "about 30 countries" in a
+    sentence that promises nothing: the number counts another thing, and the sentence does not
+    say what the question asks."""
+    f = best.features
+    return bool(cues.counted and f.get("counted_clash") and f.get("pred_known")
+                and not f.get("pred_in_sent"))
 
 
 def off_topic(cues: Cues, cand: Candidate) -> bool:
