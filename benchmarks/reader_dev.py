@@ -11,7 +11,9 @@ the reader, so a change to the reader is measured in seconds. Rows are selected 
 
 Prints EM/F1 (SQuAD), how often a short answer was given, and abstention, per answer type.
 ``--features`` writes the candidate spans' features and labels (token F1 with the gold answer)
-for ``benchmarks/train_reader.py``.
+for ``benchmarks/train_reader.py``. ``--drop-gold`` removes the question's article from its
+evidence and ``--drop-answer`` only the sentences that hold the answer (the article, its topic,
+stays): two kinds of unanswerable question, the second the harder.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def main() -> None:
     p.add_argument("--k", type=int, default=5, help="chunks retrieved per question")
     p.add_argument("--drop-gold", action="store_true",
                    help="remove the question's own article from the evidence: it becomes unanswerable")
+    p.add_argument("--drop-answer", action="store_true",
+                   help="remove every evidence sentence that holds a gold answer: the question "
+                        "becomes unanswerable while its article (the topic) stays")
     p.add_argument("--confidence", type=Path,
                    help="write the best span's features and F1 per question (abstention training)")
     args = p.parse_args()
@@ -97,7 +102,14 @@ def main() -> None:
     if args.drop_gold:
         evidence = [({**row, "answers": []}, tuple(c for c in cands if c.article.id != row["article_id"]))
                     for row, cands in evidence]
+    if args.drop_answer:
+        evidence = [({**row, "answers": []}, tuple(c for c in cands if not _holds(c, row["answers"])))
+                    for row, cands in evidence if row["answers"]]
     run(evidence, args)
+
+
+def _holds(cand, answers: list[str]) -> bool:
+    return m.contains_answer(cand.sentence.text, answers)
 
 
 def run(evidence, args) -> None:

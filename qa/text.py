@@ -13,7 +13,8 @@ STOPWORDS = frozenset(
     """a an the of in on at to for from by with and or but is are was were be been being do does
     did has have had what who whom whose which when where why how many much that this these those
     it its he she they them his her their there here as into about than then so not no nor if
-    i you we us our your my me can could would should will shall may might must""".split()
+    i you we us our your my me can could would should will shall may might must
+    s t""".split()  # "s" and "t": what is left of "minister's" and "don't"
 )
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")

@@ -110,7 +110,9 @@ class Question:
     """A question as the answer stage sees it, read once by ``qa.question.analyze``.
 
     ``text`` is the standalone question (follow-ups rewritten); ``interrogative`` is the part that
-    asks, ``context`` the sentences before it ("A storm forced thousands to evacuate this week.").
+    asks, ``context`` the sentences before it ("A storm forced thousands to evacuate this week.");
+    a pronoun of the interrogative part that points at the context is replaced by what it
+    points at ("What is his name?" -> "What is the Ukrainian minister's name?").
     ``answer_type`` is one of ``qa.question.ANSWER_TYPES``; ``focus`` are the stemmed content
     words of the interrogative part (date expressions left out) that the answer must relate to;
     ``as_of`` is the date the question is asked on (``analyze`` fills in today when none is

@@ -97,3 +97,17 @@ def test_encoder_benchmark_runs(tmp_path) -> None:
     variants = figures["variants"]
     assert set(variants) == {"fp32", "bf16"} and variants["fp32"]["cosine_min"] > 0.9999
     assert 0 < variants["bf16"]["cosine_min"] <= 1 and 0 <= variants["bf16"]["recall_at_5"]["eval"] <= 1
+
+
+def test_reader_dev_drop_answer_keeps_the_article_but_not_the_answer_sentence() -> None:
+    from types import SimpleNamespace
+
+    from benchmarks.reader_dev import _holds
+
+    def cand(text: str):
+        return SimpleNamespace(sentence=SimpleNamespace(text=text))
+
+    answers = ["John Healey"]
+    assert _holds(cand("The meeting was chaired by John Healey."), answers)
+    assert not _holds(cand("The meeting was chaired by the UK."), answers)
+    assert not _holds(cand("Healeyville hosted the meeting."), ["Healey"])  # whole words only

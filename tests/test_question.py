@@ -71,6 +71,13 @@ def test_split(text: str, context: str, interrogative: str) -> None:
     ("What did the minister call the plan?", "thing", "what", None, None),
     ("What happened to the ship?", "other", "what", None, None),
     ("What did the council do?", "other", "what", None, None),
+    # a name's owner says what kind of name is asked for
+    ("What is his name?", "person", "what", "name", None),
+    ("What is the company's name?", "organisation", "what", "name", None),
+    # the wh-word fills a gap inside what was said: a phrase of the statement is asked for
+    ("What did Umerov say Ukraine is ready for?", "thing", "what", None, None),
+    ("What did Zelenskiy post footage of?", "thing", "what", None, None),
+    ("What did she tell reporters?", "statement", "what", None, None),
 ])
 def test_answer_type_and_focus(text: str, kind: str, wh: str, focus_noun, unit) -> None:
     q = analyze(text, FRIDAY)
@@ -115,6 +122,30 @@ def test_noun_lexicon() -> None:
     assert type_of_noun("Governor") == "person"
     assert type_of_noun("club") == "organisation"
     assert type_of_noun("breed") is None
+
+
+@pytest.mark.parametrize(("text", "interrogative", "kind"), [
+    # he/his: a person of the context, found by a person noun
+    ("A Ukrainian minister wrote on social media that his country is ready for peace. What is "
+     "his name?", "What is the Ukrainian minister's name?", "person"),
+    # it: a singular thing of the context, its subject first
+    ("A larger gathering to drum up support for Ukraine is planned. On which day will it take "
+     "place?", "On which day will the larger gathering take place?", "date"),
+    # they, the subject of a passive: what the same verb acted on in the context
+    ("Police arrested two men on Monday. Where were they arrested?",
+     "Where were two men arrested?", "place"),
+    # nothing in the context agrees with "she": left as it is
+    ("The storm hit the coast. What did she say?", "What did she say?", "statement"),
+])
+def test_pronouns_point_back_at_the_context(text: str, interrogative: str, kind: str) -> None:
+    q = analyze(text, FRIDAY)
+    assert (q.interrogative, q.answer_type) == (interrogative, kind)
+    assert q.text == text  # the question as asked is kept
+
+
+def test_a_question_without_context_keeps_its_pronouns() -> None:
+    assert analyze("What did he say about the coalition?", FRIDAY).interrogative == \
+        "What did he say about the coalition?"
 
 
 @pytest.mark.parametrize("text", [

@@ -94,3 +94,33 @@ def test_past_and_future_chairs_are_told_apart(real_assistant) -> None:
     future = real_assistant.ask("Who will chair the meeting?")
     assert not future.abstained and "UK" in future.short_answer.text
     assert "Healey" not in future.short_answer.text
+
+
+def test_what_someone_said_about_a_topic_the_article_never_names_is_not_answered(real_assistant) -> None:
+    answer = real_assistant.ask("What did Healey say about pension tariffs?")
+    assert answer.abstained and answer.short_answer is None
+    # the same speaker about a topic his words do name is answered
+    named = real_assistant.ask("What did Healey say about the coalition?")
+    assert not named.abstained and named.short_answer is not None
+
+
+def test_a_gap_inside_what_was_said_asks_for_a_phrase_of_it(real_assistant) -> None:
+    answer = real_assistant.ask("What did Rustem Umerov say Ukraine was ready for?")
+    assert not answer.abstained and answer.short_answer is not None
+    assert "peace" in answer.short_answer.text and len(answer.short_answer.text.split()) < 8
+
+
+def test_which_country_s_forces_is_answered_by_the_forces_modifier(real_assistant) -> None:
+    answer = real_assistant.ask("Which country's forces are preparing to launch an offensive?")
+    assert not answer.abstained and answer.short_answer is not None
+    assert answer.short_answer.text.startswith("Russia")
+
+
+def test_a_number_of_something_else_in_a_sentence_that_does_not_say_it_is_not_an_answer(
+        real_assistant) -> None:
+    # "about 30 countries" stands beside "troops" in the article, which promises none
+    answer = real_assistant.ask("How many troops has the UK pledged to deploy?")
+    assert answer.abstained and answer.short_answer is None
+    # a number of the thing asked about is still answered
+    planners = real_assistant.ask("How many military planners have been developing plans?")
+    assert planners.short_answer is not None and planners.short_answer.text == "200"

@@ -59,6 +59,8 @@ class Cues:
     # the predicate is a property of the thing asked about (its birth, age, population, capital,
     # founding): only a sentence that states that property answers it
     asks_property: bool = False
+    # "What did Healey say about energy prices?": the head noun of what the words must be about
+    topic: str = ""
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -76,6 +78,10 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
         if wh.dep in ("det", "poss") or (wh.text.lower() in ("what", "which") and wh.dep == "amod"):
             target = parse.tokens[wh.head]  # "which breed", "whose car"
             noun = stem(target.text.lower())
+            if target.dep == "poss" and target.head != target.i:
+                # "which country's forces": the answer names the forces' country ("Russian
+                # forces", "Russia's forces"), so it hangs on the noun owned
+                noun = stem(parse.tokens[target.head].text.lower())
             if noun in _KIND_NOUNS:  # "what type of tunnels" asks about tunnels
                 of = [c for c in parse.children(target.i) if parse.tokens[c].text.lower() == "of"]
                 objs = [c for o in of for c in parse.children(o) if parse.tokens[c].dep == "pobj"]
@@ -94,7 +100,17 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
     sides = {stem(t.text.lower()): t.i < at for t in parse.tokens if t.is_content}
     predicate, prop = _predicate(question, parse, wh, verb)
     return Cues(kind, terms, focus, named, role, verb, noun, counted, sides, tense(parse),
-                predicate, prop)
+                predicate, prop, _topic(parse))
+
+
+def _topic(parse: Parse) -> str:
+    """The stem of the noun an "about" phrase of a verb names ("say about energy PRICES")."""
+    for t in parse.tokens:
+        if t.text.lower() == "about" and t.dep == "prep" and parse.tokens[t.head].pos in ("VERB", "AUX"):
+            objects = [c for c in parse.children(t.i) if parse.tokens[c].dep == "pobj"]
+            if objects:
+                return parse.tokens[objects[0]].stem
+    return ""
 
 
 def tense(parse: Parse, verb: int | None = None) -> str:

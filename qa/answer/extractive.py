@@ -23,7 +23,7 @@ from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
 from qa.answer.scoring import Model, Sentence, default_model, features, states
-from qa.answer.spans import Span, candidates
+from qa.answer.spans import SAY_VERBS, Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
 from qa.text import content_terms, stem, words
@@ -109,7 +109,8 @@ class ExtractiveAnswerer:
         best, scored = self.choose(asked, read)
         support = read[0].score if read else None
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5) \
-                or off_focus(asked, cues, best, read[best.sentence].context):
+                or off_focus(asked, cues, best, read[best.sentence].context) \
+                or off_topic(cues, read[best.sentence]) or counts_else(cues, best):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)
@@ -132,6 +133,8 @@ class ExtractiveAnswerer:
         # "why") never answers: on development data no such answer was right
         scored = [s for s in self.scored_spans(asked, read) if not s.features.get("clash")]
         cues = self.cues(asked)
+        if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
+            scored = [s for s in scored if not in_speaker(read_parse(self, read, s), s.span)]
         if cues.answer_type == "statement":
             # what someone said is their quotation or reported words, never their name; what
             # they wrote, posted or called for may also be a thing said without attribution
@@ -153,7 +156,8 @@ class ExtractiveAnswerer:
                 # an answer never just repeats the question, nor holds a name the question gives
                 # (a quotation may well name what the question asks about)
                 if text.lower() not in q_lower and (
-                        span.kinds & {"quote", "clause"} or not _names_any(text, cues.named)):
+                        (span.kinds & {"quote", "clause"} and cues.answer_type in _SAYINGS)
+                        or not _names_any(text, cues.named)):
                     found.append((n, span, text))
         keys = [span_key(text) for _, _, text in found]
         where: dict[str, set[int]] = {}
@@ -231,6 +235,42 @@ def off_focus(asked: Question, cues: Cues, best: ScoredSpan, before: str = "") -
                 and not states(cues.predicate, [stem(w) for w in words(before)]))
 
 
+def read_parse(reader: ExtractiveAnswerer, read: Sequence[Candidate], s: ScoredSpan) -> Parse:
+    return reader.parse([read[s.sentence].sentence.text])[0]
+
+
+def in_speaker(p: Parse, span: Span) -> bool:
+    """Whether the span lies in the subject of a verb of saying ("Ukrainian Defence Minister
+    Rustem Umerov said ...")."""
+    for t in p.tokens:
+        if t.text.lower() in SAY_VERBS:
+            for c in p.children(t.i):
+                if p.tokens[c].dep in ("nsubj", "nsubjpass"):
+                    lo, hi = p.subtree(c)
+                    if lo <= span.start and span.end <= hi:
+                        return True
+    return False
+
+
+def counts_else(cues: Cues, best: ScoredSpan) -> bool:
+    """ "How many troops has the UK promised?" is not answered by "about 30 countries" in a
+    sentence that promises nothing: the number counts another thing, and the sentence does not
+    say what the question asks."""
+    f = best.features
+    return bool(cues.counted and f.get("counted_clash") and f.get("pred_known")
+                and not f.get("pred_in_sent"))
+
+
+def off_topic(cues: Cues, cand: Candidate) -> bool:
+    """What someone said "about energy prices" is answered only by words said where the topic
+    is named (the sentence or the one before it): another quotation of theirs is about
+    something else."""
+    if cues.answer_type != "statement" or not cues.topic:
+        return False
+    said_where = words(f"{cand.context} {cand.sentence.text}")
+    return not states(frozenset({cues.topic}), [stem(w) for w in said_where])
+
+
 def _sentence(c: Candidate, rank: int, parse: Parse, cues: Cues) -> Sentence:
     where = " ".join((c.sentence.text, c.context, c.article.title))
     named = [t for t in cues.named if mentions(where, t)]
@@ -277,6 +317,7 @@ def _require_named_terms(question: Question, candidates: list[Candidate]) -> lis
     return sorted(out, key=lambda c: -c.score)
 
 
+_SAYINGS = ("statement", "reason", "other")  # answers that may be whole quotations or clauses
 # verbs that ask for words someone said, never for a thing they made or posted
 _SAY_STEMS = frozenset(stem(w) for w in
                        "say tell add warn claim argue insist announce state reply respond".split())

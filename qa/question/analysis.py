@@ -15,8 +15,9 @@ import functools
 import re
 
 from qa.ingest.sentences import split_sentences
+from qa.question import referents
 from qa.question.dates import resolve_window, without_dates
-from qa.question.parse import DEFAULT_PIPELINE, parse
+from qa.question.parse import DEFAULT_PIPELINE, parse, pipeline
 from qa.text import content_terms
 from qa.types import Question
 
@@ -28,6 +29,7 @@ ANSWER_TYPES = (
 
 _WH = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
 _IMPERATIVE = re.compile(r"^\s*(name|identify|list|give)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(he|him|his|she|her|it|its|they|them|their)\b", re.IGNORECASE)
 _LEAD_COLON = re.compile(r"[:;]\s+(?=(who|whom|whose|what|which|when|where|why|how)\b)",
                          re.IGNORECASE)
 
@@ -84,6 +86,13 @@ def split_question(text: str) -> tuple[str, str]:
     return context.strip(), text[start:end].strip()
 
 
+def _resolve_pronouns(context: str, interrogative: str, model: str) -> str | None:
+    if not context or not _PRONOUN.search(interrogative):
+        return None
+    context_doc, question_doc = pipeline(model).pipe([context, interrogative])
+    return referents.resolve(context_doc, question_doc)
+
+
 def answer_type(interrogative: str) -> str:
     """The regular-expression reading of the answer type (used when the parse decides nothing)."""
     for pattern, kind in _TYPE_RULES:
@@ -111,7 +120,12 @@ def _analyze(text: str, as_of: dt.date, model: str) -> Question:
     (start, end), rest = split_spans(text)
     interrogative = text[start:end].strip()
     context = " ".join(text[s:e].strip() for s, e in rest).strip()
-    parsed = parse(text, start, end, model)
+    resolved = _resolve_pronouns(context, interrogative, model)
+    if resolved is None:
+        parsed = parse(text, start, end, model)
+    else:  # read as "What is the Ukrainian minister's name?" (see qa.question.referents)
+        interrogative = resolved
+        parsed = parse(f"{context} {resolved}", len(context) + 1, len(context) + 1 + len(resolved), model)
     focus = tuple(dict.fromkeys(content_terms(without_dates(interrogative, as_of))))
     kind = parsed.answer_type
     if kind in (None, "other"):

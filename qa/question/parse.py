@@ -208,6 +208,8 @@ def _compound_head(token):
 def _what_which(wh, verb) -> dict:
     word = wh.lower_
     noun = _wh_noun(wh)
+    if _speaks(verb) and noun is None and _asks_inside_words(wh, verb):
+        return {"wh": word, "answer_type": "thing", "speaker": _speaker(verb)}
     if _speaks(verb) and (noun is None or _lemma(noun) in lexicon.STATEMENT) and not _is_naming(verb, wh):
         return {"wh": word, "answer_type": "statement", "speaker": _speaker(verb)}
     if noun is None:
@@ -221,8 +223,21 @@ def _what_which(wh, verb) -> dict:
         inner = _of_object(noun)
         if inner is not None:
             noun, lemma = inner, _lemma(inner)
+        elif lemma == "name" and _owner_type(noun):  # "What is his name?": a person's name
+            return {"wh": word, "answer_type": _owner_type(noun), "focus_noun": lemma}
     kind = lexicon.type_of_noun(lemma) or ("other" if noun.pos_ == "PROPN" else "thing")
     return {"wh": word, "answer_type": kind, "focus_noun": lemma}
+
+
+def _owner_type(noun) -> str | None:
+    """The answer type of the name of whoever owns ``noun`` ("his name", "the minister's name",
+    "the company's name"), or ``None`` when no owner is said."""
+    owner = next((c for c in noun.children if c.dep_ == "poss"), None)
+    if owner is None:
+        return None
+    if owner.lower_ in ("his", "her") or owner.pos_ == "PROPN":
+        return "person"
+    return lexicon.type_of_noun(_lemma(_compound_head(owner))) or "thing"
 
 
 def _wh_noun(wh):
@@ -277,6 +292,15 @@ def _asks_a_thing(wh, verb) -> bool:
         return False
     return (wh.dep_ in ("dobj", "nsubj", "nsubjpass", "pobj") and wh.head.i == verb.i) or (
         wh.dep_ == "pobj" and wh.head.head.i == verb.i)
+
+
+def _asks_inside_words(wh, verb) -> bool:
+    """ "What did Umerov say Ukraine is ready for?", "What did Zelenskiy post footage of?": the
+    wh-word fills a gap inside what was said (a clause after the verb) or inside its object, so
+    the answer is a phrase of the statement, not the statement."""
+    if any(c.dep_ == "ccomp" for c in verb.children):
+        return True
+    return wh.dep_ == "pobj" and wh.head.head.dep_ == "dobj" and wh.head.head.head.i == verb.i
 
 
 def _speaks(verb) -> bool:
