@@ -155,9 +155,7 @@ class Assistant:
 
     def _read_question(self, text: str, as_of: dt.date, answerer: Answerer) -> Question:
         question = analyze(text, as_of, model=self.settings.answer.spacy_model)
-        prepare = getattr(answerer, "prepare", None)  # optional (see qa.answer.protocol)
-        if prepare is not None:
-            prepare(question)
+        answerer.prepare(question)
         return question
 
     def _retrieve(self, turn: Turn) -> Turn:

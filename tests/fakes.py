@@ -27,6 +27,9 @@ class ScriptedAnswerer:
     def condense(self, question: str, history) -> str:
         return condense(question, history)
 
+    def prepare(self, question: Question) -> None:
+        pass
+
     def warm_up(self) -> None:
         self.warmed = True
 

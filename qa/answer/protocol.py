@@ -7,9 +7,9 @@ what is not shown yet (consumers ignore it; it lets one that stops listening sto
 next token), and last exactly one ``("answer", Answer)``.
 ``Assistant.ask`` and ``Assistant.stream`` both consume this one stream.
 
-An answerer may also have ``prepare(question)``: work on the question alone, which the chain runs
-in a worker thread while retrieval reads the index (the extractive reader parses the question).
-It is optional, so that answerers written before it still plug in.
+``prepare(question)`` is work on the question alone, which the chain runs in a worker thread
+while retrieval reads the index (the extractive reader parses the question); an answerer with
+nothing to prepare does nothing there.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ class Answerer(Protocol):
 
     def condense(self, question: str, history: Sequence[Message]) -> str:
         """A standalone question from a follow-up and the conversation before it."""
+        ...
+
+    def prepare(self, question: Question) -> None:
+        """Work on the question alone, done while retrieval reads the index (may do nothing)."""
         ...
 
     def warm_up(self) -> None:

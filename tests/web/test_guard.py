@@ -43,6 +43,9 @@ class Broken:
     def condense(self, question, history):  # type: ignore[no-untyped-def]
         return question
 
+    def prepare(self, question) -> None:  # type: ignore[no-untyped-def]
+        pass
+
     def warm_up(self) -> None:
         pass
 
