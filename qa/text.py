@@ -43,6 +43,9 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             break
+    else:
+        if len(word) > 4 and word.endswith("e"):
+            return word[:-1]  # declare -> declar, as declared and declares are
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
         word = word[:-1]  # planned -> plann -> plan
     return word

@@ -129,6 +129,10 @@ def test_scoring_mixes_dense_and_lexical() -> None:
 def test_light_stemmer() -> None:
     assert stem("chaired") == stem("chairing") == stem("chairs") == "chair"
     assert stem("planned") == "plan"
+    # a question's base form meets the article's past tense: "did X declare" ~ "X declared"
+    assert stem("declare") == stem("declared") == stem("declares")
+    assert stem("judge") == stem("judged") and stem("rescue") == stem("rescues")
+    assert stem("one") == "one" and stem("make") == "make"  # short words are left alone
 
 
 def test_named_terms_in_the_question_must_be_supported(settings, monkeypatch) -> None:

@@ -8,6 +8,7 @@ import pytest
 from qa import Assistant, Index
 from qa.answer.parse import SpacyParser
 from qa.answer.spans import candidates
+from qa.text import stem
 
 from .conftest import SEED_ID
 
@@ -124,3 +125,34 @@ def test_a_number_of_something_else_in_a_sentence_that_does_not_say_it_is_not_an
     # a number of the thing asked about is still answered
     planners = real_assistant.ask("How many military planners have been developing plans?")
     assert planners.short_answer is not None and planners.short_answer.text == "200"
+
+
+def test_the_question_s_other_participant_is_not_its_answer(real_assistant) -> None:
+    from qa.answer.cues import read_cues
+    from qa.answer.extractive import ExtractiveAnswerer, names_other
+    from qa.question import analyze
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+
+    def others(question: str) -> frozenset[str]:
+        asked = analyze(question)
+        return read_cues(asked, reader.parse([asked.interrogative])[0]).others
+
+    assert others("Whom did the minister meet in Brussels?") == {"minister"}
+    assert others("Who is the Great Dane's owner?") == {"dane"}
+    # what the wh-word is said to be, and the owner of a name, are the one asked about
+    assert others("Who is the governor of Lowmere?") == frozenset()
+    assert others("What is the minister's name?") == frozenset()
+    assert others("Which governor declared an emergency?") == {"emergency"}
+
+    def spans(sentence: str):
+        parse = reader.parse([sentence])[0]
+        return parse, {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+
+    samoyed, governor = frozenset({stem("samoyed")}), frozenset({stem("governor")})
+    parse, found = spans("The prize went to a Samoyed called Frost.")
+    assert names_other(parse, found["Frost"], samoyed)  # its name
+    assert not names_other(parse, found["Frost"], governor)
+    parse, found = spans("Governor Ann Lee met the owner on Sunday.")
+    assert names_other(parse, found["Ann Lee"], governor)  # titled with it
+    assert not names_other(parse, found["the owner"], governor)

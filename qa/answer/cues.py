@@ -20,6 +20,7 @@ from qa.types import Question
 
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _KIND_NOUNS = {"type", "kind", "sort", "form", "variety", "class", "category", "manner"}
+_BE = {"is", "are", "was", "were", "be", "been"}
 _LIGHT_VERBS = {"be", "is", "are", "was", "were", "do", "does", "did", "has", "have", "had"}
 # verbs that say little about what is asked ("make a statement", "take place"): no predicate
 _VAGUE_VERBS = {"make", "made", "take", "took", "taken", "get", "got", "give", "gave", "given",
@@ -61,6 +62,9 @@ class Cues:
     asks_property: bool = False
     # "What did Healey say about energy prices?": the head noun of what the words must be about
     topic: str = ""
+    # stems of the other participants the question names ("Whom did the GOVERNOR call?", "Who
+    # is the Great DANE's owner?"): a span that names one of them is not the one asked about
+    others: frozenset[str] = frozenset()
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -100,7 +104,30 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
     sides = {stem(t.text.lower()): t.i < at for t in parse.tokens if t.is_content}
     predicate, prop = _predicate(question, parse, wh, verb)
     return Cues(kind, terms, focus, named, role, verb, noun, counted, sides, tense(parse),
-                predicate, prop, _topic(parse))
+                predicate, prop, _topic(parse), _others(parse, wh, noun))
+
+
+_PARTICIPANTS = ("nsubj", "nsubjpass", "dobj", "dative", "poss")
+
+
+def _others(parse: Parse, wh: Token | None, noun: str) -> frozenset[str]:
+    """The nouns that are the question's other participants: its subject, object or owner,
+    but not the wh-word's own noun ("which GOVERNOR") nor what a copula says the wh-word is
+    ("who is the GOVERNOR of X", "who is the Dane's OWNER")."""
+    if wh is None:
+        return frozenset()
+    toks = parse.tokens
+    copula = toks[wh.head] if toks[wh.head].text.lower() in _BE else None
+    out = set()
+    for t in toks:
+        if t.pos not in ("NOUN", "PROPN") or t.dep not in _PARTICIPANTS or t.i == wh.i:
+            continue
+        if t.stem == noun or (copula is not None and t.head == copula.i and t.dep != "poss"):
+            continue
+        if t.dep == "poss" and toks[t.head].stem == "name":
+            continue  # "what is the minister's name?" asks for the minister
+        out.add(t.stem)
+    return frozenset(out)
 
 
 def _topic(parse: Parse) -> str:

@@ -22,7 +22,7 @@ from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
-from qa.answer.scoring import Model, Sentence, default_model, features, states
+from qa.answer.scoring import NAMING, Model, Sentence, default_model, features, states
 from qa.answer.spans import SAY_VERBS, Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
@@ -133,6 +133,8 @@ class ExtractiveAnswerer:
         # "why") never answers: on development data no such answer was right
         scored = [s for s in self.scored_spans(asked, read) if not s.features.get("clash")]
         cues = self.cues(asked)
+        if cues.others:  # "Whom did the governor call?" is not answered by the governor
+            scored = [s for s in scored if not names_other(read_parse(self, read, s), s.span, cues.others)]
         if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
             scored = [s for s in scored if not in_speaker(read_parse(self, read, s), s.span)]
         if cues.answer_type == "statement":
@@ -237,6 +239,23 @@ def off_focus(asked: Question, cues: Cues, best: ScoredSpan, before: str = "") -
 
 def read_parse(reader: ExtractiveAnswerer, read: Sequence[Candidate], s: ScoredSpan) -> Parse:
     return reader.parse([read[s.sentence].sentence.text])[0]
+
+
+def names_other(p: Parse, span: Span, others: frozenset[str]) -> bool:
+    """Whether the span names one of the question's other participants: holds its noun, is
+    titled with it ("Governor Rurik Sandoval-Penn", "the judge, Hester Monkton") or is its name
+    ("a Samoyed called Frost")."""
+    toks = p.tokens
+    if any(t.stem in others for t in toks[span.start:span.end] if t.is_content):
+        return True
+    head = toks[span.head]
+    titles = [toks[c] for c in p.children(span.head) if toks[c].dep in ("compound", "appos")]
+    if head.dep == "appos":
+        titles.append(toks[head.head])
+    owner = toks[head.head]
+    if owner.text.lower() in NAMING and owner.dep == "acl":
+        titles.append(toks[owner.head])
+    return any(t.stem in others for t in titles)
 
 
 def in_speaker(p: Parse, span: Span) -> bool:

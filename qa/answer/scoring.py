@@ -47,7 +47,7 @@ KINDS = ("entity", "chunk", "number", "quote", "clause", "phrase", "list", "modi
 HEAD_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "amod",
              "ROOT", "ccomp", "xcomp", "advcl", "npadvmod", "nummod", "poss")
 _LOCATIVE = {"in", "at", "on", "near", "from", "inside", "outside", "across", "throughout", "to"}
-_NAMING = {"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"}
+NAMING = frozenset({"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"})
 
 FEATURES: tuple[str, ...] = (
     "bias", "sent_score", "sent_lexical", "sent_dense", "sent_first", "sent_rank_inv", "caption",
@@ -137,7 +137,7 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
         f[f"{group}:{k}"] = 1.0
     f[f"dep:{toks[span.head].dep if toks[span.head].dep in HEAD_DEPS else 'other'}"] = 1.0
     before = [t.text.lower() for t in toks[max(0, span.start - 3):span.start]]
-    f["after_naming"] = float(any(w in _NAMING for w in before))
+    f["after_naming"] = float(any(w in NAMING for w in before))
     f["in_parens"] = float(span.start > 0 and toks[span.start - 1].text == "(")
     f["locative"] = float((span.start > 0 and toks[span.start - 1].text.lower() in _LOCATIVE)
                           or (toks[span.head].dep == "pobj"
