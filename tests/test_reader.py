@@ -160,3 +160,17 @@ def test_the_question_s_other_participant_is_not_its_answer(real_assistant) -> N
     parse, found = spans("Governor Ann Lee met the owner on Sunday.")
     assert names_other(parse, found["Ann Lee"], governor)  # titled with it
     assert not names_other(parse, found["the owner"], governor)
+
+
+def test_a_speaker_introduced_by_title_in_the_sentence_before(real_assistant) -> None:
+    from qa.answer.cues import read_cues
+    from qa.answer.extractive import ExtractiveAnswerer, aliases
+    from qa.question import analyze
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+    asked = analyze("What did the governor tell reporters?")
+    cues = read_cues(asked, reader.parse([asked.interrogative])[0])
+    parse = reader.parse(["“Stay off the roads,” Vasquill told reporters."])[0]
+    found = aliases(parse, "Governor Petra Vasquill declared a state of emergency.", cues)
+    assert [parse.tokens[i].text for i in found] == ["Vasquill"]
+    assert aliases(parse, "The storm hit the coast of Lowmere.", cues) == ()

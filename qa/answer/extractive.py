@@ -294,7 +294,22 @@ def _sentence(c: Candidate, rank: int, parse: Parse, cues: Cues) -> Sentence:
     where = " ".join((c.sentence.text, c.context, c.article.title))
     named = [t for t in cues.named if mentions(where, t)]
     return Sentence(parse, rank, c.score, c.lexical, c.dense, c.sentence.is_caption,
-                    len(named) / len(cues.named) if cues.named else 1.0)
+                    len(named) / len(cues.named) if cues.named else 1.0,
+                    aliases(parse, c.context, cues))
+
+
+def aliases(parse: Parse, before: str, cues: Cues) -> tuple[int, ...]:
+    """Tokens of the sentence that are a name the sentence before gave a question word as its
+    title: "Governor Petra Vasquill" makes "Vasquill" the governor the question asks about."""
+    names: set[str] = set()
+    written = re.findall(r"[\w'-]+", before)
+    for i, word in enumerate(written):
+        if word[0].isupper() and stem(word.lower()) in cues.terms:
+            for name in written[i + 1:i + 4]:
+                if not name[0].isupper():
+                    break
+                names.add(name)
+    return tuple(t.i for t in parse.tokens if t.text in names) if names else ()
 
 
 def _names_any(text: str, named: tuple[str, ...]) -> bool:

@@ -74,6 +74,9 @@ class Sentence:
     dense: float
     is_caption: bool
     named_cov: float  # share of the question's names found in the sentence, before it or the title
+    # tokens naming whom the question names by title, as the sentence before introduced them
+    # ("Governor Petra Vasquill declared ... " then "..., Vasquill told reporters")
+    aliases: tuple[int, ...] = ()
 
 
 def fit(answer_type: str, span: Span, p: Parse) -> str:
@@ -142,7 +145,8 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
     f["locative"] = float((span.start > 0 and toks[span.start - 1].text.lower() in _LOCATIVE)
                           or (toks[span.head].dep == "pobj"
                           and toks[toks[span.head].head].text.lower() in _LOCATIVE))
-    f["speaker_match"] = float(bool(span.kinds & {"quote", "clause"}) and speaks(p, span, matched))
+    f["speaker_match"] = float(bool(span.kinds & {"quote", "clause"})
+                               and speaks(p, span, [*matched, *s.aliases]))
     if cues.predicate:
         f["pred_known"] = 1.0
         f["pred_in_sent"] = float(has_predicate(p, cues.predicate))
