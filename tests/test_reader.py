@@ -174,3 +174,19 @@ def test_a_speaker_introduced_by_title_in_the_sentence_before(real_assistant) ->
     found = aliases(parse, "Governor Petra Vasquill declared a state of emergency.", cues)
     assert [parse.tokens[i].text for i in found] == ["Vasquill"]
     assert aliases(parse, "The storm hit the coast of Lowmere.", cues) == ()
+
+
+def test_the_doer_s_noun_beside_a_name_links_it_to_who_did_it(real_assistant) -> None:
+    from qa.answer.cues import read_cues
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.scoring import Sentence, features
+    from qa.question import analyze
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+    asked = analyze("Who owns the Samoyed?")
+    cues = read_cues(asked, reader.parse([asked.interrogative])[0])
+    assert stem("owner") in cues.agents
+    parse = reader.parse(["Frost's owner, Lenka Rausch, said she had not expected to win."])[0]
+    spans = {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+    sentence = Sentence(parse, 0, 0.5, 0.5, 0.5, False, 1.0)
+    assert features(cues, sentence, spans["Lenka Rausch"], 0).get("noun_link") == 1.0

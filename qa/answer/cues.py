@@ -65,6 +65,9 @@ class Cues:
     # stems of the other participants the question names ("Whom did the GOVERNOR call?", "Who
     # is the Great DANE's owner?"): a span that names one of them is not the one asked about
     others: frozenset[str] = frozenset()
+    # "Who owns / judged / leads X?": stems of the nouns for whoever does it (owner, judge,
+    # leader), which may stand beside the answer's name
+    agents: frozenset[str] = frozenset()
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -104,7 +107,19 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
     sides = {stem(t.text.lower()): t.i < at for t in parse.tokens if t.is_content}
     predicate, prop = _predicate(question, parse, wh, verb)
     return Cues(kind, terms, focus, named, role, verb, noun, counted, sides, tense(parse),
-                predicate, prop, _topic(parse), _others(parse, wh, noun))
+                predicate, prop, _topic(parse), _others(parse, wh, noun),
+                _agents(question.main_verb) if kind == "person" and role == "subj" and not noun
+                else frozenset())
+
+
+def _agents(lemma: str | None) -> frozenset[str]:
+    """Stems of the nouns for whoever does ``lemma``: own -> owner, judge -> judge, win -> winner,
+    organise -> organiser, govern -> governor."""
+    if not lemma or len(lemma) < 3:
+        return frozenset()
+    forms = {lemma, lemma + "r" if lemma.endswith("e") else lemma + "er", lemma + "or",
+             lemma + lemma[-1] + "er"}
+    return frozenset(stem(f) for f in forms)
 
 
 _PARTICIPANTS = ("nsubj", "nsubjpass", "dobj", "dative", "poss")

@@ -254,6 +254,9 @@ def _links(cues: Cues, p: Parse, span: Span, matched: list[int]) -> dict[str, fl
         owner = stem(toks[head.head].text.lower())
         f["noun_link"] = float(cues.noun in words or owner == cues.noun)
         f["modifier_link"] = float("modifier" in span.kinds and owner == cues.noun)
+    elif cues.agents and head.dep == "appos":
+        # "Who owns the dog?" - "Frost's owner, Lenka Rausch": the doer's noun names the answer
+        f["noun_link"] = float(stem(toks[head.head].text.lower()) in cues.agents)
     if cues.counted and "number" in span.kinds:
         counted = toks[head.head] if head.dep == "nummod" else None
         after = [stem(t.text.lower()) for t in toks[span.end:span.end + 3]]
