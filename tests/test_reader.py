@@ -190,3 +190,18 @@ def test_the_doer_s_noun_beside_a_name_links_it_to_who_did_it(real_assistant) ->
     spans = {parse.span_text(s.start, s.end): s for s in candidates(parse)}
     sentence = Sentence(parse, 0, 0.5, 0.5, 0.5, False, 1.0)
     assert features(cues, sentence, spans["Lenka Rausch"], 0).get("noun_link") == 1.0
+
+
+def test_what_someone_asked_another_to_do_is_an_action(real_assistant) -> None:
+    from qa.answer.cues import read_cues
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.question import analyze
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+
+    def cues(question: str):
+        asked = analyze(question)
+        return read_cues(asked, reader.parse([asked.interrogative])[0])
+
+    assert cues("What did the governor ask the national guard to do?").asks_action
+    assert not cues("What did Healey say?").asks_action

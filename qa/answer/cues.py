@@ -68,6 +68,7 @@ class Cues:
     # "Who owns / judged / leads X?": stems of the nouns for whoever does it (owner, judge,
     # leader), which may stand beside the answer's name
     agents: frozenset[str] = frozenset()
+    asks_action: bool = False  # "What did she ask the guard to do?": an action, not words said
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -109,7 +110,8 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
     return Cues(kind, terms, focus, named, role, verb, noun, counted, sides, tense(parse),
                 predicate, prop, _topic(parse), _others(parse, wh, noun),
                 _agents(question.main_verb) if kind == "person" and role == "subj" and not noun
-                else frozenset())
+                else frozenset(),
+                any(t.text.lower() == "do" and t.dep == "xcomp" for t in parse.tokens))
 
 
 def _agents(lemma: str | None) -> frozenset[str]:

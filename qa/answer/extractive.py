@@ -137,9 +137,10 @@ class ExtractiveAnswerer:
             scored = [s for s in scored if not names_other(read_parse(self, read, s), s.span, cues.others)]
         if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
             scored = [s for s in scored if not in_speaker(read_parse(self, read, s), s.span)]
-        if cues.answer_type == "statement":
+        if cues.answer_type == "statement" and not cues.asks_action:
             # what someone said is their quotation or reported words, never their name; what
-            # they wrote, posted or called for may also be a thing said without attribution
+            # they wrote, posted or called for may also be a thing said without attribution;
+            # what they asked someone "to do" is the action asked for ("asked the guard to help")
             said = [s for s in scored if s.features.get("speaker_match")]
             scored = said if said or cues.verb in _SAY_STEMS else scored
         return max(scored, key=lambda s: s.score, default=None), scored
