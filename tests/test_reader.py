@@ -133,7 +133,8 @@ def test_a_number_of_something_else_in_a_sentence_that_does_not_say_it_is_not_an
 
 def test_the_question_s_other_participant_is_not_its_answer(real_assistant) -> None:
     from qa.answer.cues import read_cues
-    from qa.answer.extractive import ExtractiveAnswerer, names_other
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.relations import names_other
     from qa.question import analyze
 
     reader = ExtractiveAnswerer(real_assistant.settings)
@@ -164,7 +165,8 @@ def test_the_question_s_other_participant_is_not_its_answer(real_assistant) -> N
 
 def test_a_speaker_introduced_by_title_in_the_sentence_before(real_assistant) -> None:
     from qa.answer.cues import read_cues
-    from qa.answer.extractive import ExtractiveAnswerer, aliases
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.relations import aliases
     from qa.question import analyze
 
     reader = ExtractiveAnswerer(real_assistant.settings)

@@ -5,8 +5,9 @@ named thing answered only by a sentence that states that property."""
 from dataclasses import replace
 
 from qa.answer.cues import Cues, tense
-from qa.answer.extractive import ExtractiveAnswerer, off_focus
+from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.parse import Entity, Parse, Token
+from qa.answer.relations import off_focus
 from qa.answer.scoring import Model, Sentence, features, has_predicate, same_name
 from qa.answer.spans import Span
 from qa.question import analyze
@@ -98,11 +99,11 @@ def test_off_focus_needs_a_name_and_a_predicate(settings) -> None:
     question = analyze("Where was Kaja Kallas born?")
     best, _ = reader.choose(question, evidence((PASSING.text, 0.8)))
     cues = reader.cues(question)
-    assert best is not None and off_focus(question, cues, best)
+    assert best is not None and off_focus(question, cues, best.features)
     # without a name to be about, or without a predicate, nothing is ruled out
-    assert not off_focus(replace(question, entities=()), cues, best)
+    assert not off_focus(replace(question, entities=()), cues, best.features)
     assert cues.asks_property
-    assert not off_focus(question, replace(cues, asks_property=False), best)
+    assert not off_focus(question, replace(cues, asks_property=False), best.features)
 
 
 PASSING = hand_parse("Kaja/PROPN/NNP/compound/1 Kallas/PROPN/NNP/nsubj/2 said/VERB/VBD/ROOT/2 "

@@ -22,11 +22,12 @@ from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
-from qa.answer.scoring import NAMING, Model, Sentence, default_model, features, states
-from qa.answer.spans import SAY_VERBS, Span, candidates
+from qa.answer.relations import aliases, counts_else, in_speaker, names_other, off_focus, off_topic
+from qa.answer.scoring import Model, Sentence, default_model, features
+from qa.answer.spans import Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
-from qa.text import content_terms, stem, words
+from qa.text import content_terms, stem
 from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question, ShortAnswer
 
 READ_SENTENCES = 4  # evidence sentences parsed per question: the answer is in the top 4 for 95%
@@ -109,8 +110,8 @@ class ExtractiveAnswerer:
         best, scored = self.choose(asked, read)
         support = read[0].score if read else None
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5) \
-                or off_focus(asked, cues, best, read[best.sentence].context) \
-                or off_topic(cues, read[best.sentence]) or counts_else(cues, best):
+                or off_focus(asked, cues, best.features, read[best.sentence].context) \
+                or off_topic(cues, read[best.sentence]) or counts_else(cues, best.features):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)
@@ -134,9 +135,9 @@ class ExtractiveAnswerer:
         scored = [s for s in self.scored_spans(asked, read) if not s.features.get("clash")]
         cues = self.cues(asked)
         if cues.others:  # "Whom did the governor call?" is not answered by the governor
-            scored = [s for s in scored if not names_other(read_parse(self, read, s), s.span, cues.others)]
+            scored = [s for s in scored if not names_other(self._parse_of(read, s), s.span, cues.others)]
         if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
-            scored = [s for s in scored if not in_speaker(read_parse(self, read, s), s.span)]
+            scored = [s for s in scored if not in_speaker(self._parse_of(read, s), s.span)]
         if cues.answer_type == "statement" and not cues.asks_action:
             # what someone said is their quotation or reported words, never their name; what
             # they wrote, posted or called for may also be a thing said without attribution;
@@ -171,6 +172,10 @@ class ExtractiveAnswerer:
             f = features(cues, sentences[n], span, len(where[key]) - 1)
             out.append(ScoredSpan(text, span, n, f, self.model.score(f), self.model.probability(f)))
         return out
+
+    def _parse_of(self, read: Sequence[Candidate], s: ScoredSpan) -> Parse:
+        """The parse of the sentence a scored span comes from (cached)."""
+        return self.parse([read[s.sentence].sentence.text])[0]
 
     def cues(self, asked: Question) -> Cues:
         return read_cues(asked, self.parse([asked.interrogative or asked.text])[0])
@@ -228,89 +233,12 @@ class ExtractiveAnswerer:
                              "confidence": round(best.probability, 4)})
 
 
-def off_focus(asked: Question, cues: Cues, best: ScoredSpan, before: str = "") -> bool:
-    """A property of something named ("Where was Kallas born?", "What is the population of
-    Brussels?") is answered only by a sentence that states that property (or follows one that
-    does): a span of the right type in a sentence that merely mentions the name is about
-    something else."""
-    return bool(asked.entities and cues.asks_property and best.features.get("pred_known")
-                and not best.features.get("pred_in_sent")
-                and not states(cues.predicate, [stem(w) for w in words(before)]))
-
-
-def read_parse(reader: ExtractiveAnswerer, read: Sequence[Candidate], s: ScoredSpan) -> Parse:
-    return reader.parse([read[s.sentence].sentence.text])[0]
-
-
-def names_other(p: Parse, span: Span, others: frozenset[str]) -> bool:
-    """Whether the span names one of the question's other participants: holds its noun, is
-    titled with it ("Governor Rurik Sandoval-Penn", "the judge, Hester Monkton") or is its name
-    ("a Samoyed called Frost")."""
-    toks = p.tokens
-    if any(t.stem in others for t in toks[span.start:span.end] if t.is_content):
-        return True
-    head = toks[span.head]
-    titles = [toks[c] for c in p.children(span.head) if toks[c].dep in ("compound", "appos")]
-    if head.dep == "appos":
-        titles.append(toks[head.head])
-    owner = toks[head.head]
-    if owner.text.lower() in NAMING and owner.dep == "acl":
-        titles.append(toks[owner.head])
-    return any(t.stem in others for t in titles)
-
-
-def in_speaker(p: Parse, span: Span) -> bool:
-    """Whether the span lies in the subject of a verb of saying ("Ukrainian Defence Minister
-    Rustem Umerov said ...")."""
-    for t in p.tokens:
-        if t.text.lower() in SAY_VERBS:
-            for c in p.children(t.i):
-                if p.tokens[c].dep in ("nsubj", "nsubjpass"):
-                    lo, hi = p.subtree(c)
-                    if lo <= span.start and span.end <= hi:
-                        return True
-    return False
-
-
-def counts_else(cues: Cues, best: ScoredSpan) -> bool:
-    """ "How many troops has the UK promised?" is not answered by "about 30 countries" in a
-    sentence that promises nothing: the number counts another thing, and the sentence does not
-    say what the question asks."""
-    f = best.features
-    return bool(cues.counted and f.get("counted_clash") and f.get("pred_known")
-                and not f.get("pred_in_sent"))
-
-
-def off_topic(cues: Cues, cand: Candidate) -> bool:
-    """What someone said "about energy prices" is answered only by words said where the topic
-    is named (the sentence or the one before it): another quotation of theirs is about
-    something else."""
-    if cues.answer_type != "statement" or not cues.topic:
-        return False
-    said_where = words(f"{cand.context} {cand.sentence.text}")
-    return not states(frozenset({cues.topic}), [stem(w) for w in said_where])
-
-
 def _sentence(c: Candidate, rank: int, parse: Parse, cues: Cues) -> Sentence:
     where = " ".join((c.sentence.text, c.context, c.article.title))
     named = [t for t in cues.named if mentions(where, t)]
     return Sentence(parse, rank, c.score, c.lexical, c.dense, c.sentence.is_caption,
                     len(named) / len(cues.named) if cues.named else 1.0,
                     aliases(parse, c.context, cues))
-
-
-def aliases(parse: Parse, before: str, cues: Cues) -> tuple[int, ...]:
-    """Tokens of the sentence that are a name the sentence before gave a question word as its
-    title: "Governor Petra Vasquill" makes "Vasquill" the governor the question asks about."""
-    names: set[str] = set()
-    written = re.findall(r"[\w'-]+", before)
-    for i, word in enumerate(written):
-        if word[0].isupper() and stem(word.lower()) in cues.terms:
-            for name in written[i + 1:i + 4]:
-                if not name[0].isupper():
-                    break
-                names.add(name)
-    return tuple(t.i for t in parse.tokens if t.text in names) if names else ()
 
 
 def _names_any(text: str, named: tuple[str, ...]) -> bool:

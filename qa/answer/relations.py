@@ -1,0 +1,92 @@
+"""Checks that veto an answer: what a span, or the sentence it comes from, must relate to.
+
+The span reader's scores rank candidates; these rules say when the best of them still does
+not answer, or which candidates cannot: a property answered by a sentence that does not state
+it, a count of another thing, words said about another topic, the question's own other
+participants, the speaker of the words asked about. Each was found as a class of failure on
+questions written for tuning (the README's "Abstention" lists them with their figures).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.answer.cues import Cues
+from qa.answer.evidence import Candidate
+from qa.answer.parse import Parse
+from qa.answer.scoring import NAMING, states
+from qa.answer.spans import SAY_VERBS, Span
+from qa.text import stem, words
+from qa.types import Question
+
+
+def off_focus(asked: Question, cues: Cues, features: dict[str, float], before: str = "") -> bool:
+    """A property of something named ("Where was Kallas born?", "What is the population of
+    Brussels?") is answered only by a sentence that states that property (or follows one that
+    does): a span of the right type in a sentence that merely mentions the name is about
+    something else."""
+    return bool(asked.entities and cues.asks_property and features.get("pred_known")
+                and not features.get("pred_in_sent")
+                and not states(cues.predicate, [stem(w) for w in words(before)]))
+
+
+def names_other(p: Parse, span: Span, others: frozenset[str]) -> bool:
+    """Whether the span names one of the question's other participants: holds its noun, is
+    titled with it ("Governor Rurik Sandoval-Penn", "the judge, Hester Monkton") or is its name
+    ("a Samoyed called Frost")."""
+    toks = p.tokens
+    if any(t.stem in others for t in toks[span.start:span.end] if t.is_content):
+        return True
+    head = toks[span.head]
+    titles = [toks[c] for c in p.children(span.head) if toks[c].dep in ("compound", "appos")]
+    if head.dep == "appos":
+        titles.append(toks[head.head])
+    owner = toks[head.head]
+    if owner.text.lower() in NAMING and owner.dep == "acl":
+        titles.append(toks[owner.head])
+    return any(t.stem in others for t in titles)
+
+
+def in_speaker(p: Parse, span: Span) -> bool:
+    """Whether the span lies in the subject of a verb of saying ("Ukrainian Defence Minister
+    Rustem Umerov said ...")."""
+    for t in p.tokens:
+        if t.text.lower() in SAY_VERBS:
+            for c in p.children(t.i):
+                if p.tokens[c].dep in ("nsubj", "nsubjpass"):
+                    lo, hi = p.subtree(c)
+                    if lo <= span.start and span.end <= hi:
+                        return True
+    return False
+
+
+def counts_else(cues: Cues, f: dict[str, float]) -> bool:
+    """ "How many troops has the UK promised?" is not answered by "about 30 countries" in a
+    sentence that promises nothing: the number counts another thing, and the sentence does not
+    say what the question asks."""
+    return bool(cues.counted and f.get("counted_clash") and f.get("pred_known")
+                and not f.get("pred_in_sent"))
+
+
+def off_topic(cues: Cues, cand: Candidate) -> bool:
+    """What someone said "about energy prices" is answered only by words said where the topic
+    is named (the sentence or the one before it): another quotation of theirs is about
+    something else."""
+    if cues.answer_type != "statement" or not cues.topic:
+        return False
+    said_where = words(f"{cand.context} {cand.sentence.text}")
+    return not states(frozenset({cues.topic}), [stem(w) for w in said_where])
+
+
+def aliases(parse: Parse, before: str, cues: Cues) -> tuple[int, ...]:
+    """Tokens of the sentence that are a name the sentence before gave a question word as its
+    title: "Governor Petra Vasquill" makes "Vasquill" the governor the question asks about."""
+    names: set[str] = set()
+    written = re.findall(r"[\w'-]+", before)
+    for i, word in enumerate(written):
+        if word[0].isupper() and stem(word.lower()) in cues.terms:
+            for name in written[i + 1:i + 4]:
+                if not name[0].isupper():
+                    break
+                names.add(name)
+    return tuple(t.i for t in parse.tokens if t.text in names) if names else ()
