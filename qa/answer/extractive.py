@@ -134,10 +134,11 @@ class ExtractiveAnswerer:
         # "why") never answers: on development data no such answer was right
         scored = [s for s in self.scored_spans(asked, read) if not s.features.get("clash")]
         cues = self.cues(asked)
+        parses = self.parse([c.sentence.text for c in read])  # cached by scored_spans
         if cues.others:  # "Whom did the governor call?" is not answered by the governor
-            scored = [s for s in scored if not names_other(self._parse_of(read, s), s.span, cues.others)]
+            scored = [s for s in scored if not names_other(parses[s.sentence], s.span, cues.others)]
         if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
-            scored = [s for s in scored if not in_speaker(self._parse_of(read, s), s.span)]
+            scored = [s for s in scored if not in_speaker(parses[s.sentence], s.span)]
         if cues.answer_type == "statement" and not cues.asks_action:
             # what someone said is their quotation or reported words, never their name; what
             # they wrote, posted or called for may also be a thing said without attribution;
@@ -172,10 +173,6 @@ class ExtractiveAnswerer:
             f = features(cues, sentences[n], span, len(where[key]) - 1)
             out.append(ScoredSpan(text, span, n, f, self.model.score(f), self.model.probability(f)))
         return out
-
-    def _parse_of(self, read: Sequence[Candidate], s: ScoredSpan) -> Parse:
-        """The parse of the sentence a scored span comes from (cached)."""
-        return self.parse([read[s.sentence].sentence.text])[0]
 
     def cues(self, asked: Question) -> Cues:
         return read_cues(asked, self.parse([asked.interrogative or asked.text])[0])

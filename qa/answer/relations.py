@@ -14,8 +14,8 @@ import re
 from qa.answer.cues import Cues
 from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse
-from qa.answer.scoring import NAMING, states
-from qa.answer.spans import SAY_VERBS, Span
+from qa.answer.scoring import NAMING, speakers, states
+from qa.answer.spans import Span
 from qa.text import stem, words
 from qa.types import Question
 
@@ -50,14 +50,7 @@ def names_other(p: Parse, span: Span, others: frozenset[str]) -> bool:
 def in_speaker(p: Parse, span: Span) -> bool:
     """Whether the span lies in the subject of a verb of saying ("Ukrainian Defence Minister
     Rustem Umerov said ...")."""
-    for t in p.tokens:
-        if t.text.lower() in SAY_VERBS:
-            for c in p.children(t.i):
-                if p.tokens[c].dep in ("nsubj", "nsubjpass"):
-                    lo, hi = p.subtree(c)
-                    if lo <= span.start and span.end <= hi:
-                        return True
-    return False
+    return any(lo <= span.start and span.end <= hi for _, lo, hi in speakers(p))
 
 
 def counts_else(cues: Cues, f: dict[str, float]) -> bool:

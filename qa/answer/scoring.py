@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -278,20 +279,25 @@ def _participle_agent(p: Parse, verb: int, wanted: str) -> bool:
     return False
 
 
+def speakers(p: Parse) -> Iterator[tuple[int, int, int]]:
+    """(say-verb, start, end) for the subject of every verb of saying in the sentence: the
+    token range of who said it ("Ukrainian Defence Minister Rustem Umerov said ...")."""
+    for t in p.tokens:
+        if t.text.lower() in SAY_VERBS:
+            for c in p.children(t.i):
+                if p.tokens[c].dep in ("nsubj", "nsubjpass"):
+                    yield (t.i, *p.subtree(c))
+
+
 def speaks(p: Parse, span: Span, matched: list[int]) -> bool:
     """Whether the sentence attributes the span to someone the question names: a say-verb whose
     subject holds a question word ("..., Healey said"), with the span outside that subject."""
-    for t in p.tokens:
-        if t.text.lower() not in SAY_VERBS:
-            continue
-        said = p.tokens[span.head].dep == "ccomp" and p.tokens[span.head].head == t.i
+    for verb, lo, hi in speakers(p):
+        said = p.tokens[span.head].dep == "ccomp" and p.tokens[span.head].head == verb
         if "quote" not in span.kinds and not said:
             continue  # a clause is what was said only as the verb's complement
-        for c in p.children(t.i):
-            if p.tokens[c].dep in ("nsubj", "nsubjpass"):
-                lo, hi = p.subtree(c)
-                if any(lo <= m < hi for m in matched) and (hi <= span.start or lo >= span.end):
-                    return True
+        if any(lo <= m < hi for m in matched) and (hi <= span.start or lo >= span.end):
+            return True
     return False
 
 
