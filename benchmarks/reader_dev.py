@@ -85,6 +85,11 @@ def main() -> None:
     p.add_argument("--drop-answer", action="store_true",
                    help="remove every evidence sentence that holds a gold answer: the question "
                         "becomes unanswerable while its article (the topic) stays")
+    p.add_argument("--span-folds", type=Path,
+                   help="cross-fitting span models (train_span_model.py --folds-dir): each row is "
+                        "read with the model that was not trained on it (its features out-of-fold)")
+    p.add_argument("--top1", action="store_true",
+                   help="also print the F1 of the best-ranked span before abstention")
     p.add_argument("--confidence", type=Path,
                    help="write the best span's features and F1 per question (abstention training)")
     args = p.parse_args()
@@ -112,14 +117,30 @@ def _holds(cand, answers: list[str]) -> bool:
     return m.contains_answer(cand.sentence.text, answers)
 
 
+def fold_models(args) -> dict[str, object]:
+    """question_id -> the span model of the fold that row was held out of (--span-folds)."""
+    if not args.span_folds:
+        return {}
+    from benchmarks.train_span_model import FOLDS, fold_of
+    from qa.answer.span_model import SpanModel
+
+    models = [SpanModel(args.span_folds / f"fold{k}.npz") for k in range(FOLDS)]
+    lines = [json.loads(x) for x in args.dataset.read_text(encoding="utf-8").splitlines() if x]
+    return {r["question_id"]: models[fold_of(i)] for i, r in enumerate(lines) if i % 3}
+
+
 def run(evidence, args) -> None:
     settings = load_settings()
     reader = ExtractiveAnswerer(settings)
     reader.warm_up()
+    folds = fold_models(args)
+    top1: list[float] = []
     stats: dict[str, list] = defaultdict(list)
     feats, misses, times, best_rows = [], [], [], []
     for qid, (row, cands) in enumerate(evidence):
         question = analyze(row["question"])
+        if folds:
+            reader.span_model = folds[row["question_id"]]
         t0 = time.perf_counter()
         answer = reader.answer(question, cands)
         times.append((time.perf_counter() - t0) * 1000)
@@ -137,6 +158,9 @@ def run(evidence, args) -> None:
         if args.features:
             for s in reader.scored_spans(question, reader.sentences_to_read(question, cands)):
                 feats.append((qid, [s.features.get(k, 0.0) for k in FEATURES], m.f1(s.text, golds)))
+        if args.top1:
+            top, _ = reader.choose(question, reader.sentences_to_read(question, cands))
+            top1.append(m.f1(top.text, golds) if top is not None else 0.0)
         if args.confidence:
             read = reader.sentences_to_read(question, cands)
             top, _ = reader.choose(question, read)
@@ -146,6 +170,8 @@ def run(evidence, args) -> None:
         if f1 < 0.5 and len(misses) < args.misses:
             misses.append(f"[{question.answer_type}] {row['question']} -> {pred!r} | gold {golds}")
     report(stats, times)
+    if top1:
+        print(f"top-1 span F1 before abstention {100 * sum(top1) / len(top1):.1f}")
     for line in misses:
         print(line)
     if args.confidence:

