@@ -3,15 +3,19 @@ features, fitted with numpy (no extra dependency).
 
     D=benchmarks/data/xquad_en_dev.jsonl
     FIX="tense_clash=-1.5:-1.0 participle_agent=1.0:0.5 title_clash=-1.0:-0.5 title_match=0.5:0.25"
+    # 0. the neural span scorer and its cross-fitting models: benchmarks/train_span_model.py
+    #    (--folds-dir F). Every reader_dev.py run on the training rows (--exclude-every 3) below
+    #    takes --span-folds F, so that their nn_* features are out-of-fold
     # 1. the ranker, from the candidate spans of the training rows
-    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --features train.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --span-folds F --features train.npz
     .venv/bin/python benchmarks/reader_dev.py $D --every 3 --limit 300 --features heldout.npz
     .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz --fixed $FIX \\
         --out qa/answer/reader_weights.json
     # 2. the confidence model, from the spans that ranker answers with, with and without the
     #    question's article (reader_dev reads the weights file written in step 1)
-    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --confidence pos.npz
-    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --drop-gold --confidence neg.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --span-folds F --confidence pos.npz
+    .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --span-folds F --drop-gold \\
+        --confidence neg.npz
     cp qa/answer/reader_weights.json rank.json
     .venv/bin/python benchmarks/train_reader.py train.npz --heldout heldout.npz --fixed $FIX \\
         --rank-from rank.json --confidence-data pos.npz neg.npz --out qa/answer/reader_weights.json

@@ -2,7 +2,7 @@
 MiniLM plus a start/end head, on XQuAD dev training rows only (rows i with i % 3 != 0 of
 xquad_en_dev.jsonl, CC BY-SA 4.0: the rows train_reader.py trains on), CPU only.
 
-    D=/work/shared/bench/xquad_en_dev.jsonl   # or wherever the XQuAD dev file is
+    D=benchmarks/data/xquad_en_dev.jsonl
     C=/tmp/qa-reader-dev-neural               # reader_dev.py's evidence cache
     # 0. the evidence of the training rows and of the held-out slice (cached by reader_dev.py)
     .venv/bin/python benchmarks/reader_dev.py $D --exclude-every 3 --cache $C
@@ -221,9 +221,9 @@ def main() -> None:
     p.add_argument("--cache", type=Path, required=True)
     p.add_argument("--folds-dir", type=Path, help="write the cross-fitting models here")
     p.add_argument("--out", type=Path, help="the model trained on all training rows")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--rank", type=int, default=8)
-    p.add_argument("--alpha", type=float, default=16.0)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--rank", type=int, default=16)
+    p.add_argument("--alpha", type=float, default=32.0)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
