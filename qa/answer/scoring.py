@@ -29,6 +29,7 @@ from importlib import resources
 from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.parse import Parse
 from qa.answer.spans import SAY_VERBS, Span
+from qa.question.lexicon import THING_LABELS
 from qa.text import stem
 
 # "Where did Healey speak?": any verb of saying reports the speaking
@@ -49,6 +50,9 @@ HEAD_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "com
              "ROOT", "ccomp", "xcomp", "advcl", "npadvmod", "nummod", "poss")
 _LOCATIVE = {"in", "at", "on", "near", "from", "inside", "outside", "across", "throughout", "to"}
 NAMING = frozenset({"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"})
+
+_OTHER_KINDS = {"PERSON", "GPE", "LOC"} | _NUMERIC
+_THING_LABELS = {stem(noun): labels for noun, labels in THING_LABELS.items()}
 
 FEATURES: tuple[str, ...] = (
     "bias", "sent_score", "sent_lexical", "sent_dense", "sent_first", "sent_rank_inv", "caption",
@@ -80,8 +84,9 @@ class Sentence:
     aliases: tuple[int, ...] = ()
 
 
-def fit(answer_type: str, span: Span, p: Parse) -> str:
-    """ "fit", "near", "clash" or "" (no opinion): how the span's kind agrees with the type."""
+def fit(answer_type: str, span: Span, p: Parse, noun: str = "") -> str:
+    """ "fit", "near", "clash" or "" (no opinion): how the span's kind agrees with the type
+    (and, for a thing, with the kind of name its noun asks for: ``noun`` is its stem)."""
     label, kinds = span.label, span.kinds
     head = p.tokens[span.head]
     words = {stem(t.text.lower()) for t in p.tokens[span.start:span.end]}
@@ -113,6 +118,11 @@ def fit(answer_type: str, span: Span, p: Parse) -> str:
     if answer_type == "reason":
         return "fit" if "clause" in kinds else "clash" if label in _NAMES | _NUMERIC else ""
     if answer_type == "thing":
+        named_kind = _THING_LABELS.get(noun)
+        if named_kind is not None and label in named_kind:
+            return "fit"
+        if named_kind is not None and label in _OTHER_KINDS:  # a person or a place, not a language
+            return "clash"
         return "near" if head.pos in ("NOUN", "PROPN") else "clash" if head.pos == "PRON" else ""
     return ""
 
@@ -133,7 +143,7 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
          "no_content": float(not content), "agree_log": math.log1p(agree),
          "len_log": math.log1p(n), "len1": float(n == 1), "len_gt8": float(n > 8),
          "pron": float(n == 1 and toks[span.start].pos == "PRON")}
-    kind = fit(cues.answer_type, span, p)
+    kind = fit(cues.answer_type, span, p, cues.noun)
     if kind:
         f[kind] = 1.0
     group = GROUPS.get(cues.answer_type, "other")
