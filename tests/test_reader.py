@@ -221,3 +221,40 @@ def test_a_thing_named_by_its_kind_of_name_fits_and_a_person_clashes() -> None:
     assert fit("thing", spans["Martin Luther"], parse, stem("language")) == "clash"
     assert fit("thing", spans["1530"], parse, stem("language")) == "clash"
     assert fit("thing", spans["Martin Luther"], parse, stem("breed")) == "near"  # kind unknown
+
+
+def test_measures_people_and_the_question_s_own_noun_phrase(real_assistant) -> None:
+    """ "How fast": a number with its unit fits, stated by its unit; "whom ... call in": people
+    not named are people; "the dam" of the question is not answered by the "Vell" of "the Vell
+    dam", while a river's name with its kind ("the St. Johns River") stays a name."""
+    from qa.answer.cues import read_cues
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.relations import names_their_noun
+    from qa.answer.scoring import fit
+    from qa.question import analyze
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+
+    def cues_of(question: str):
+        asked = analyze(question)
+        return read_cues(asked, reader.parse([asked.interrogative])[0])
+
+    def spans(sentence: str):
+        parse = reader.parse([sentence])[0]
+        return parse, {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+
+    fast = cues_of("How fast were its winds?")
+    assert fast.measured and stem("hour") in fast.predicate
+    parse, found = spans("Storm Brisk brought winds of 140 kilometres an hour to the coast.")
+    assert fit("number", found["140 kilometres an hour"], parse, measured=True) == "fit"
+    assert fit("number", found["the coast"], parse, measured=True) == "clash"
+    assert not cues_of("How many troops were sent?").measured
+
+    whom = cues_of("Whom did the governor call in to shore up the dam?")
+    parse, found = spans("The governor called in army engineers to shore up the Vell dam.")
+    assert fit("person", found["army engineers"], parse) == "near"
+    assert names_their_noun(parse, found["Vell"], whom)
+    assert not names_their_noun(parse, found["army engineers"], whom)
+    river = cues_of("Which city lies on the river?")
+    parse, found = spans("The city lies on the banks of the St. Johns River.")
+    assert not names_their_noun(parse, found["St. Johns"], river)

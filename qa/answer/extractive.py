@@ -22,7 +22,15 @@ from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
-from qa.answer.relations import aliases, counts_else, in_speaker, names_other, off_focus, off_topic
+from qa.answer.relations import (
+    aliases,
+    counts_else,
+    in_speaker,
+    names_other,
+    names_their_noun,
+    off_focus,
+    off_topic,
+)
 from qa.answer.scoring import Model, Sentence, default_model, features
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
@@ -137,6 +145,8 @@ class ExtractiveAnswerer:
         parses = self.parse([c.sentence.text for c in read])  # cached by scored_spans
         if cues.others:  # "Whom did the governor call?" is not answered by the governor
             scored = [s for s in scored if not names_other(parses[s.sentence], s.span, cues.others)]
+        # "the Vell dam" for "the dam": the question's own noun phrase, not its answer
+        scored = [s for s in scored if not names_their_noun(parses[s.sentence], s.span, cues)]
         if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
             scored = [s for s in scored if not in_speaker(parses[s.sentence], s.span)]
         if cues.answer_type == "statement" and not cues.asks_action:

@@ -29,7 +29,7 @@ from importlib import resources
 from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.parse import Parse
 from qa.answer.spans import SAY_VERBS, Span
-from qa.question.lexicon import THING_LABELS
+from qa.question.lexicon import PERSON, THING_LABELS
 from qa.text import stem
 
 # "Where did Healey speak?": any verb of saying reports the speaking
@@ -51,6 +51,7 @@ HEAD_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "com
 _LOCATIVE = {"in", "at", "on", "near", "from", "inside", "outside", "across", "throughout", "to"}
 NAMING = frozenset({"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"})
 
+_PEOPLE = frozenset(stem(noun) for noun in PERSON)
 _OTHER_KINDS = {"PERSON", "GPE", "LOC"} | _NUMERIC
 _THING_LABELS = {stem(noun): labels for noun, labels in THING_LABELS.items()}
 
@@ -84,15 +85,16 @@ class Sentence:
     aliases: tuple[int, ...] = ()
 
 
-def fit(answer_type: str, span: Span, p: Parse, noun: str = "") -> str:
+def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool = False) -> str:
     """ "fit", "near", "clash" or "" (no opinion): how the span's kind agrees with the type
     (and, for a thing, with the kind of name its noun asks for: ``noun`` is its stem)."""
     label, kinds = span.label, span.kinds
     head = p.tokens[span.head]
     words = {stem(t.text.lower()) for t in p.tokens[span.start:span.end]}
-    if answer_type == "person":
+    if answer_type == "person":  # "army engineers", "firefighters": people, if not by name
         return ("fit" if label == "PERSON" else "near" if label in ("ORG", "NORP", "GPE") or
-                head.pos == "PROPN" else "clash" if label in _NUMERIC or kinds & {"quote", "clause"} else "")
+                head.pos == "PROPN" or (not label and head.stem in _PEOPLE)
+                else "clash" if label in _NUMERIC or kinds & {"quote", "clause"} else "")
     if answer_type == "organisation":
         return ("fit" if label == "ORG" else "near" if label in _NAMES or head.pos == "PROPN"
                 else "clash" if label in _NUMERIC else "")
@@ -106,6 +108,8 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "") -> str:
         unit = any(w.startswith(u) for w in words for u in _DURATION)
         return "fit" if (label in ("DATE", "TIME", "QUANTITY") or "number" in kinds) and unit else (
             "near" if "number" in kinds or label in _NUMERIC else "clash")
+    if answer_type == "number" and measured:
+        return _measure_fit(span, p)
     if answer_type in ("number", "money", "percent"):
         wanted = {"number": "CARDINAL", "money": "MONEY", "percent": "PERCENT"}[answer_type]
         numeric = "number" in kinds or label in _NUMERIC
@@ -127,6 +131,15 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "") -> str:
     return ""
 
 
+def _measure_fit(span: Span, p: Parse) -> str:
+    """ "How fast": "140 kilometres an hour" fits, the bare "140" is near, words without a
+    number clash."""
+    numeric = ("number" in span.kinds or span.label in _NUMERIC
+               or any(t.pos == "NUM" for t in p.tokens[span.start:span.end]))
+    with_unit = "number" not in span.kinds or span.label == "QUANTITY"
+    return "fit" if numeric and with_unit else "near" if numeric else "clash"
+
+
 def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float]:
     p = s.parse
     toks = p.tokens
@@ -143,7 +156,7 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
          "no_content": float(not content), "agree_log": math.log1p(agree),
          "len_log": math.log1p(n), "len1": float(n == 1), "len_gt8": float(n > 8),
          "pron": float(n == 1 and toks[span.start].pos == "PRON")}
-    kind = fit(cues.answer_type, span, p, cues.noun)
+    kind = fit(cues.answer_type, span, p, cues.noun, cues.measured)
     if kind:
         f[kind] = 1.0
     group = GROUPS.get(cues.answer_type, "other")
