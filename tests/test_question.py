@@ -84,6 +84,12 @@ def test_split(text: str, context: str, interrogative: str) -> None:
      "general", None),
     ("What party rules in Melbourne's inner regions?", "organisation", "what", "party", None),
     ("What general election was held?", "thing", "what", "election", None),
+    # "what is/was" names the noun it equates, not a noun with a clause misread as it
+    ("What was the first problem astronauts encountered during the test?", "thing", "what",
+     "problem", None),
+    ("What are pharmacists forbidden to do?", "other", "what", None, None),
+    ("What are construction managers?", "other", "what", None, None),
+    ("What is the hymn known as in English?", "thing", "what", "hymn", None),
 ])
 def test_answer_type_and_focus(text: str, kind: str, wh: str, focus_noun, unit) -> None:
     q = analyze(text, FRIDAY)
@@ -119,6 +125,11 @@ def test_focus_words_leave_out_dates_and_entities_are_kept() -> None:
 def test_as_of_defaults_to_today() -> None:
     assert analyze("Who won?").as_of == dt.date.today()
     assert analyze("Who won yesterday?", FRIDAY).window.start == dt.date(2025, 4, 10)
+
+
+def test_a_wh_word_inside_a_name_asks_nothing() -> None:
+    assert analyze("In 2005, what did Doctor Who think of his home planet?", FRIDAY).answer_type != "person"
+    assert analyze("Who is Doctor Who?", FRIDAY).answer_type == "person"
 
 
 def test_regular_expressions_decide_when_the_parse_does_not() -> None:

@@ -274,8 +274,25 @@ def _wh_noun(wh):
     if wh.head.lemma_ == "be" and wh.dep_ in ("attr", "nsubj"):
         for other in wh.head.children:
             if other.i != wh.i and other.dep_ in ("attr", "nsubj") and other.pos_ == "NOUN":
-                return other
+                return _copula_noun(other)
     return None
+
+
+def _copula_noun(noun):
+    """The noun that "what is/was" names, from the small model's misreadings: in "What was the
+    first problem astronauts encountered" the subject it finds is "astronauts", a noun with a
+    clause of its own, whose compound ("problem") is the noun; "What are pharmacists forbidden
+    to do?" asks for an action, and "What are construction managers?" (a bare plural) for a
+    definition: neither names what the answer is. "What is the hymn known as" keeps its noun."""
+    clauses = [c for c in noun.children if c.dep_ == "acl" and c.pos_ == "VERB"]
+    compound = next((c for c in noun.children if c.dep_ == "compound" and c.pos_ == "NOUN"), None)
+    if clauses and compound is not None:
+        return compound
+    if any(t.lemma_ == "do" for c in clauses for t in c.subtree):
+        return None  # "What are pharmacists forbidden to do?": an action
+    bare_plural = noun.tag_ == "NNS" and not any(c.dep_ in ("det", "prep", "poss", "amod")
+                                                 for c in noun.children)
+    return None if bare_plural else noun
 
 
 def _of_object(noun):
