@@ -249,6 +249,11 @@ def test_measures_people_and_the_question_s_own_noun_phrase(real_assistant) -> N
     assert fit("number", found["140 kilometres an hour"], parse, measured=True) == "fit"
     assert fit("number", found["the coast"], parse, measured=True) == "clash"
     assert not cues_of("How many troops were sent?").measured
+    long = cues_of("How long will the work take?")
+    assert stem("until") in long.predicate and not long.measured
+    parse, found = spans("The mayor said the work would take until the autumn.")
+    assert fit("duration", found["the autumn"], parse) == "near"  # a time the model left unlabelled
+    assert fit("duration", found["The mayor"], parse) == "clash"
 
     whom = cues_of("Whom did the governor call in to shore up the dam?")
     parse, found = spans("The governor called in army engineers to shore up the Vell dam.")

@@ -50,6 +50,9 @@ _MEASURES = {
     "kilo tonne ton pound", "hot": "hot temperature degree", "cold": "cold temperature degree",
 }
 _PROPERTY_WORDS.update({adj: tuple(words.split()) for adj, words in _MEASURES.items()})
+# "how long will the work take" is stated by "would take until the autumn" or "a two-year ban"
+_PROPERTY_WORDS["long"] = tuple("long length last take until since year month week day hour "
+                                "minute decade".split())
 ROLES = {"nsubj": "subj", "nsubjpass": "obj", "csubj": "subj", "dobj": "obj", "pobj": "pobj",
          "attr": "attr", "dative": "obj", "agent": "subj", "appos": "attr", "oprd": "attr"}
 

@@ -40,6 +40,10 @@ NAME_PREFIX = 4  # "Sweden" ~ "Swedish": names match on their first letters
 _NUMERIC = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL"}
 _NAMES = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
           "LANGUAGE"}
+_TIME_WORDS = frozenset(stem(w) for w in """spring summer autumn fall winter season weekend
+    morning afternoon evening night midnight noon dawn year month week day decade century
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday""".split())
 _DURATION = {"year", "month", "week", "day", "hour", "minute", "second", "decade", "centur"}
 GROUPS = {"person": "name", "organisation": "name", "place": "name", "work": "name",
           "number": "numeric", "money": "numeric", "percent": "numeric", "date": "numeric",
@@ -101,13 +105,15 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool =
     if answer_type == "place":
         return ("fit" if label in ("GPE", "LOC", "FAC") else "near" if label in ("ORG", "NORP") or
                 head.pos == "PROPN" else "clash" if label in _NUMERIC or label == "PERSON" else "")
+    # "until the autumn", "by the weekend": times the small model does not label
+    timely = bool(words & _TIME_WORDS) and head.pos in ("NOUN", "PROPN")
     if answer_type == "date":
         year = head.text.isdigit() and len(head.text) == 4
-        return "fit" if label in ("DATE", "TIME") else "near" if year else "clash"
+        return "fit" if label in ("DATE", "TIME") else "near" if year or timely else "clash"
     if answer_type == "duration":
         unit = any(w.startswith(u) for w in words for u in _DURATION)
         return "fit" if (label in ("DATE", "TIME", "QUANTITY") or "number" in kinds) and unit else (
-            "near" if "number" in kinds or label in _NUMERIC else "clash")
+            "near" if "number" in kinds or label in _NUMERIC or timely else "clash")
     if answer_type == "number" and measured:
         return _measure_fit(span, p)
     if answer_type in ("number", "money", "percent"):
