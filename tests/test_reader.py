@@ -247,6 +247,7 @@ def test_measures_people_and_the_question_s_own_noun_phrase(real_assistant) -> N
     assert fast.measured and stem("hour") in fast.predicate
     parse, found = spans("Storm Brisk brought winds of 140 kilometres an hour to the coast.")
     assert fit("number", found["140 kilometres an hour"], parse, measured=True) == "fit"
+    assert fit("number", found["140"], parse, measured=True) == "near"
     assert fit("number", found["the coast"], parse, measured=True) == "clash"
     assert not cues_of("How many troops were sent?").measured
     long = cues_of("How long will the work take?")
@@ -273,3 +274,19 @@ def test_a_name_holding_the_sentence_s_verb_is_not_a_candidate() -> None:
     entities = [parse.span_text(s.start, s.end) for s in candidates(parse) if "entity" in s.kinds]
     assert "Duvanne" in entities
     assert not any("took" in text for text in entities)
+
+
+def test_a_name_the_context_gives_is_not_the_answer(real_assistant) -> None:
+    """ "Marisol Quenneville won the prize. Who finished second?": the winner, named in the
+    context, is who the question is about; the band she beat is not named there."""
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.relations import named_in
+    from qa.text import words
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+    parse = reader.parse(["Singer Marisol Quenneville finished ahead of the band The Tidewater "
+                          "Lamps."])[0]
+    found = {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+    context = set(words("Marisol Quenneville won the Song Prize on Saturday.".lower()))
+    assert named_in(parse, found["Singer Marisol Quenneville"], context)
+    assert not named_in(parse, found["The Tidewater Lamps"], context)

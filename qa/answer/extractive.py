@@ -26,6 +26,7 @@ from qa.answer.relations import (
     aliases,
     counts_else,
     in_speaker,
+    named_in,
     names_other,
     names_their_noun,
     off_focus,
@@ -35,7 +36,7 @@ from qa.answer.scoring import Model, Sentence, default_model, features
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
-from qa.text import content_terms, stem
+from qa.text import content_terms, stem, words
 from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question, ShortAnswer
 
 READ_SENTENCES = 4  # evidence sentences parsed per question: the answer is in the top 4 for 95%
@@ -54,6 +55,8 @@ SUPPORT_SHARE = 0.5  # a further sentence is cited when its copy of the answer s
 # articles do answer); types with fewer than 10 development questions take the one chosen over
 # all types (0.15). "statement" is low: its answers are already limited to words attributed to
 # the person asked about.
+_NAMED_TYPES = frozenset({"person", "organisation", "place", "work", "thing"})
+
 ABSTAIN_BELOW: dict[str, float] = {
     "person": 0.2, "organisation": 0.1, "place": 0.25, "date": 0.275, "duration": 0.15,
     "number": 0.35, "money": 0.15, "percent": 0.15, "work": 0.15, "thing": 0.15,
@@ -164,13 +167,15 @@ class ExtractiveAnswerer:
         sentences = [_sentence(c, rank, p, cues)
                      for rank, (c, p) in enumerate(zip(read, parses[:-1], strict=True))]
         q_lower = (asked.interrogative or asked.text).lower()
+        context = set(words(asked.context.lower())) if cues.answer_type in _NAMED_TYPES else set()
         found: list[tuple[int, Span, str]] = []
         for n, s in enumerate(sentences):
             for span in candidates(s.parse):
                 text = s.parse.span_text(span.start, span.end)
                 # an answer never just repeats the question, nor holds a name the question gives
-                # (a quotation may well name what the question asks about)
-                if text.lower() not in q_lower and (
+                # (a quotation may well name what the question asks about), nor a name of its
+                # context
+                if text.lower() not in q_lower and not named_in(s.parse, span, context) and (
                         (span.kinds & {"quote", "clause"} and cues.answer_type in _SAYINGS)
                         or not _names_any(text, cues.named)):
                     found.append((n, span, text))

@@ -65,6 +65,13 @@ def names_their_noun(p: Parse, span: Span, cues: Cues) -> bool:
 _NAME_NOUNS = frozenset(stem(w) for w in PERSON | ORGANISATION | PLACE)
 
 
+def named_in(p: Parse, span: Span, context: set[str]) -> bool:
+    """Whether the span is a name the question's context gives (``context``: its lower-case
+    words): "Marisol Quenneville won the prize. Who finished second?" asks about someone else."""
+    head = p.tokens[span.head]
+    return head.pos == "PROPN" and head.text.lower() in context
+
+
 def in_speaker(p: Parse, span: Span) -> bool:
     """Whether the span lies in the subject of a verb of saying ("Ukrainian Defence Minister
     Rustem Umerov said ...")."""

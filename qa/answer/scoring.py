@@ -140,10 +140,12 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool =
 def _measure_fit(span: Span, p: Parse) -> str:
     """ "How fast": "140 kilometres an hour" fits, the bare "140" is near, words without a
     number clash."""
-    numeric = ("number" in span.kinds or span.label in _NUMERIC
-               or any(t.pos == "NUM" for t in p.tokens[span.start:span.end]))
-    with_unit = "number" not in span.kinds or span.label == "QUANTITY"
-    return "fit" if numeric and with_unit else "near" if numeric else "clash"
+    toks = p.tokens[span.start:span.end]
+    numbers = [t.i for t in toks if t.pos == "NUM" or t.like_num]
+    if span.label in ("DATE", "TIME", "ORDINAL") or not (numbers or span.label in _NUMERIC):
+        return "clash"  # "17th-century" measures nothing
+    unit = [t for t in toks if t.i not in numbers and (t.pos == "NOUN" or t.ent == "QUANTITY")]
+    return "fit" if unit and (not numbers or unit[-1].i > numbers[0]) else "near"
 
 
 def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float]:

@@ -49,7 +49,8 @@ country nation state city town village region province county district capital c
 place location area port airport stadium venue arena river lake mountain sea ocean border
 territory neighbourhood neighborhood street site destination resort kingdom republic
 municipality suburb hometown birthplace park building prison station beach coast valley desert
-forest peninsula bay canal embassy headquarters
+forest peninsula bay canal embassy headquarters ground venue hall theatre theater museum gallery
+church cathedral temple mosque palace castle square shelter camp base harbour harbor
 """.split())
 
 DATE = frozenset("year date day month decade century week era weekday time hour season".split())
