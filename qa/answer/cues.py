@@ -37,7 +37,22 @@ _TYPE_NOUNS = frozenset("""year day date time country city place number percenta
     share location site area region amount figure total""".split())
 _FUTURE = {"will", "shall", "'ll", "wo"}
 # "how old is X" asks about an age; the sentence may say either word
-_PROPERTY_WORDS = {"old": ("old", "age", "aged"), "born": ("born", "birth", "native")}
+_PROPERTY_WORDS: dict[str, tuple[str, ...]] = {"old": ("old", "age", "aged"),
+                                             "born": ("born", "birth", "native")}
+# "how fast were its winds" is stated by "winds of 140 kilometres an hour": a measure is said by
+# its own word, the quantity's name or its units
+_MEASURES = {
+    "fast": "fast speed hour mph kph knot second", "far": "far distance away kilometre kilometer "
+    "mile metre meter", "tall": "tall height high metre meter feet foot storey",
+    "high": "high height tall altitude metre meter feet foot", "deep": "deep depth metre meter feet",
+    "wide": "wide width metre meter kilometre mile", "big": "big large size area square hectare acre",
+    "large": "large big size area square hectare acre", "heavy": "heavy weight weigh kilogram "
+    "kilo tonne ton pound", "hot": "hot temperature degree", "cold": "cold temperature degree",
+}
+_PROPERTY_WORDS.update({adj: tuple(words.split()) for adj, words in _MEASURES.items()})
+# "how long will the work take" is stated by "would take until the autumn" or "a two-year ban"
+_PROPERTY_WORDS["long"] = tuple("long length last take until since year month week day hour "
+                                "minute decade".split())
 ROLES = {"nsubj": "subj", "nsubjpass": "obj", "csubj": "subj", "dobj": "obj", "pobj": "pobj",
          "attr": "attr", "dative": "obj", "agent": "subj", "appos": "attr", "oprd": "attr"}
 
@@ -69,6 +84,7 @@ class Cues:
     # leader), which may stand beside the answer's name
     agents: frozenset[str] = frozenset()
     asks_action: bool = False  # "What did she ask the guard to do?": an action, not words said
+    measured: bool = False  # "how fast", "how tall": a quantity with its unit is the answer
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:
@@ -111,7 +127,8 @@ def read_cues(question: Question, parse: Parse | None) -> Cues:
                 predicate, prop, _topic(parse), _others(parse, wh, noun),
                 _agents(question.main_verb) if kind == "person" and role == "subj" and not noun
                 else frozenset(),
-                any(t.text.lower() == "do" and t.dep == "xcomp" for t in parse.tokens))
+                any(t.text.lower() == "do" and t.dep == "xcomp" for t in parse.tokens),
+                question.unit in _MEASURES)
 
 
 def _agents(lemma: str | None) -> frozenset[str]:

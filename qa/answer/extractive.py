@@ -22,13 +22,22 @@ from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
-from qa.answer.relations import aliases, counts_else, in_speaker, names_other, off_focus, off_topic
+from qa.answer.relations import (
+    aliases,
+    counts_else,
+    in_speaker,
+    named_in,
+    names_other,
+    names_their_noun,
+    off_focus,
+    off_topic,
+)
 from qa.answer.scoring import Model, Sentence, default_model, features, neural_features, neural_view
 from qa.answer.span_model import SpanScorer, default_span_model
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
 from qa.question.followup import Message, condense
-from qa.text import content_terms, stem
+from qa.text import content_terms, stem, words
 from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question, ShortAnswer
 
 READ_SENTENCES = 4  # evidence sentences parsed per question: the answer is in the top 4 for 95%
@@ -47,6 +56,8 @@ SUPPORT_SHARE = 0.5  # a further sentence is cited when its copy of the answer s
 # articles do answer); types with fewer than 10 development questions take the one chosen over
 # all types (0.125). "statement" is low: its answers are already limited to words attributed to
 # the person asked about.
+_NAMED_TYPES = frozenset({"person", "organisation", "place", "work", "thing"})
+
 ABSTAIN_BELOW: dict[str, float] = {
     "person": 0.2, "organisation": 0.125, "place": 0.225, "date": 0.3, "duration": 0.125,
     "number": 0.225, "money": 0.125, "percent": 0.125, "work": 0.125, "thing": 0.125,
@@ -141,6 +152,8 @@ class ExtractiveAnswerer:
         parses = self.parse([c.sentence.text for c in read])  # cached by scored_spans
         if cues.others:  # "Whom did the governor call?" is not answered by the governor
             scored = [s for s in scored if not names_other(parses[s.sentence], s.span, cues.others)]
+        # "the Vell dam" for "the dam": the question's own noun phrase, not its answer
+        scored = [s for s in scored if not names_their_noun(parses[s.sentence], s.span, cues)]
         if asked.speaker:  # "what did Umerov say Ukraine is ready for": not who said it
             scored = [s for s in scored if not in_speaker(parses[s.sentence], s.span)]
         if cues.answer_type == "statement" and not cues.asks_action:
@@ -158,13 +171,15 @@ class ExtractiveAnswerer:
         sentences = [_sentence(c, rank, p, cues)
                      for rank, (c, p) in enumerate(zip(read, parses[:-1], strict=True))]
         q_lower = (asked.interrogative or asked.text).lower()
+        context = set(words(asked.context.lower())) if cues.answer_type in _NAMED_TYPES else set()
         found: list[tuple[int, Span, str]] = []
         for n, s in enumerate(sentences):
             for span in candidates(s.parse):
                 text = s.parse.span_text(span.start, span.end)
                 # an answer never just repeats the question, nor holds a name the question gives
-                # (a quotation may well name what the question asks about)
-                if text.lower() not in q_lower and (
+                # (a quotation may well name what the question asks about), nor a name of its
+                # context
+                if text.lower() not in q_lower and not named_in(s.parse, span, context) and (
                         (span.kinds & {"quote", "clause"} and cues.answer_type in _SAYINGS)
                         or not _names_any(text, cues.named)):
                     found.append((n, span, text))

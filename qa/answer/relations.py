@@ -16,6 +16,7 @@ from qa.answer.evidence import Candidate
 from qa.answer.parse import Parse
 from qa.answer.scoring import NAMING, speakers, states
 from qa.answer.spans import Span
+from qa.question.lexicon import ORGANISATION, PERSON, PLACE
 from qa.text import stem, words
 from qa.types import Question
 
@@ -45,6 +46,30 @@ def names_other(p: Parse, span: Span, others: frozenset[str]) -> bool:
     if owner.text.lower() in NAMING and owner.dep == "acl":
         titles.append(toks[owner.head])
     return any(t.stem in others for t in titles)
+
+
+def names_their_noun(p: Parse, span: Span, cues: Cues) -> bool:
+    """Whether the span, a name, only modifies a noun the question already says, other than the
+    noun it asks about: "Whom did the governor call in to shore up the dam?" is not answered by "Vell"
+    of "the Vell dam" (but "Which dam?" is)."""
+    toks = p.tokens
+    head = toks[span.head]
+    if cues.answer_type not in ("person", "organisation", "place") or head.pos != "PROPN" \
+            or head.dep != "compound" or head.head == head.i:
+        return False  # "2.8% Protestants", "a two-thirds majority": a measure may modify
+    owner = toks[head.head]
+    return (span.end <= owner.i and owner.stem in cues.terms and owner.stem != cues.noun
+            and owner.stem not in _NAME_NOUNS)  # "the St. Johns River": a name with its kind
+
+
+_NAME_NOUNS = frozenset(stem(w) for w in PERSON | ORGANISATION | PLACE)
+
+
+def named_in(p: Parse, span: Span, context: set[str]) -> bool:
+    """Whether the span is a name the question's context gives (``context``: its lower-case
+    words): "Marisol Quenneville won the prize. Who finished second?" asks about someone else."""
+    head = p.tokens[span.head]
+    return head.pos == "PROPN" and head.text.lower() in context
 
 
 def in_speaker(p: Parse, span: Span) -> bool:

@@ -32,6 +32,7 @@ from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.parse import Parse
 from qa.answer.span_model import SentenceLogits
 from qa.answer.spans import SAY_VERBS, Span
+from qa.question.lexicon import PERSON, THING_LABELS
 from qa.text import stem
 
 # "Where did Healey speak?": any verb of saying reports the speaking
@@ -42,6 +43,10 @@ NAME_PREFIX = 4  # "Sweden" ~ "Swedish": names match on their first letters
 _NUMERIC = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL"}
 _NAMES = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
           "LANGUAGE"}
+_TIME_WORDS = frozenset(stem(w) for w in """spring summer autumn fall winter season weekend
+    morning afternoon evening night midnight noon dawn year month week day decade century
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday""".split())
 _DURATION = {"year", "month", "week", "day", "hour", "minute", "second", "decade", "centur"}
 GROUPS = {"person": "name", "organisation": "name", "place": "name", "work": "name",
           "number": "numeric", "money": "numeric", "percent": "numeric", "date": "numeric",
@@ -52,6 +57,10 @@ HEAD_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "com
              "ROOT", "ccomp", "xcomp", "advcl", "npadvmod", "nummod", "poss")
 _LOCATIVE = {"in", "at", "on", "near", "from", "inside", "outside", "across", "throughout", "to"}
 NAMING = frozenset({"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"})
+
+_PEOPLE = frozenset(stem(noun) for noun in PERSON)
+_OTHER_KINDS = {"PERSON", "GPE", "LOC"} | _NUMERIC
+_THING_LABELS = {stem(noun): labels for noun, labels in THING_LABELS.items()}
 
 FEATURES: tuple[str, ...] = (
     "bias", "sent_score", "sent_lexical", "sent_dense", "sent_first", "sent_rank_inv", "caption",
@@ -84,27 +93,33 @@ class Sentence:
     aliases: tuple[int, ...] = ()
 
 
-def fit(answer_type: str, span: Span, p: Parse) -> str:
-    """ "fit", "near", "clash" or "" (no opinion): how the span's kind agrees with the type."""
+def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool = False) -> str:
+    """ "fit", "near", "clash" or "" (no opinion): how the span's kind agrees with the type
+    (and, for a thing, with the kind of name its noun asks for: ``noun`` is its stem)."""
     label, kinds = span.label, span.kinds
     head = p.tokens[span.head]
     words = {stem(t.text.lower()) for t in p.tokens[span.start:span.end]}
-    if answer_type == "person":
+    if answer_type == "person":  # "army engineers", "firefighters": people, if not by name
         return ("fit" if label == "PERSON" else "near" if label in ("ORG", "NORP", "GPE") or
-                head.pos == "PROPN" else "clash" if label in _NUMERIC or kinds & {"quote", "clause"} else "")
+                head.pos == "PROPN" or (not label and head.stem in _PEOPLE)
+                else "clash" if label in _NUMERIC or kinds & {"quote", "clause"} else "")
     if answer_type == "organisation":
         return ("fit" if label == "ORG" else "near" if label in _NAMES or head.pos == "PROPN"
                 else "clash" if label in _NUMERIC else "")
     if answer_type == "place":
         return ("fit" if label in ("GPE", "LOC", "FAC") else "near" if label in ("ORG", "NORP") or
                 head.pos == "PROPN" else "clash" if label in _NUMERIC or label == "PERSON" else "")
+    # "until the autumn", "by the weekend": times the small model does not label
+    timely = bool(words & _TIME_WORDS) and head.pos in ("NOUN", "PROPN")
     if answer_type == "date":
         year = head.text.isdigit() and len(head.text) == 4
-        return "fit" if label in ("DATE", "TIME") else "near" if year else "clash"
+        return "fit" if label in ("DATE", "TIME") else "near" if year or timely else "clash"
     if answer_type == "duration":
         unit = any(w.startswith(u) for w in words for u in _DURATION)
         return "fit" if (label in ("DATE", "TIME", "QUANTITY") or "number" in kinds) and unit else (
-            "near" if "number" in kinds or label in _NUMERIC else "clash")
+            "near" if "number" in kinds or label in _NUMERIC or timely else "clash")
+    if answer_type == "number" and measured:
+        return _measure_fit(span, p)
     if answer_type in ("number", "money", "percent"):
         wanted = {"number": "CARDINAL", "money": "MONEY", "percent": "PERCENT"}[answer_type]
         numeric = "number" in kinds or label in _NUMERIC
@@ -117,8 +132,24 @@ def fit(answer_type: str, span: Span, p: Parse) -> str:
     if answer_type == "reason":
         return "fit" if "clause" in kinds else "clash" if label in _NAMES | _NUMERIC else ""
     if answer_type == "thing":
+        named_kind = _THING_LABELS.get(noun)
+        if named_kind is not None and label in named_kind:
+            return "fit"
+        if named_kind is not None and label in _OTHER_KINDS:  # a person or a place, not a language
+            return "clash"
         return "near" if head.pos in ("NOUN", "PROPN") else "clash" if head.pos == "PRON" else ""
     return ""
+
+
+def _measure_fit(span: Span, p: Parse) -> str:
+    """ "How fast": "140 kilometres an hour" fits, the bare "140" is near, words without a
+    number clash."""
+    toks = p.tokens[span.start:span.end]
+    numbers = [t.i for t in toks if t.pos == "NUM" or t.like_num]
+    if span.label in ("DATE", "TIME", "ORDINAL") or not (numbers or span.label in _NUMERIC):
+        return "clash"  # "17th-century" measures nothing
+    unit = [t for t in toks if t.i not in numbers and (t.pos == "NOUN" or t.ent == "QUANTITY")]
+    return "fit" if unit and (not numbers or unit[-1].i > numbers[0]) else "near"
 
 
 def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float]:
@@ -137,7 +168,7 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
          "no_content": float(not content), "agree_log": math.log1p(agree),
          "len_log": math.log1p(n), "len1": float(n == 1), "len_gt8": float(n > 8),
          "pron": float(n == 1 and toks[span.start].pos == "PRON")}
-    kind = fit(cues.answer_type, span, p)
+    kind = fit(cues.answer_type, span, p, cues.noun, cues.measured)
     if kind:
         f[kind] = 1.0
     group = GROUPS.get(cues.answer_type, "other")

@@ -58,7 +58,8 @@ def candidates(p: Parse) -> list[Span]:
             found[(start, end)] = Span(start, end, old.head, old.kinds | {kind}, old.label or label)
 
     for e in p.entities:
-        add(e.start, e.end, _head_of(p, e.start, e.end), "entity", e.label)
+        if not _misread_name(p, e.start, e.end, e.label):
+            add(e.start, e.end, _head_of(p, e.start, e.end), "entity", e.label)
     for start, end in p.chunks:
         add(start, end, _head_of(p, start, end), "chunk", _label_at(p, end - 1))
     for start, end in p.chunks:  # what modifies the chunk's noun: "deep-level" (tunnels)
@@ -84,6 +85,18 @@ def candidates(p: Parse) -> list[Span]:
         if wider:
             add(wider[0], wider[1], span.head, "list", span.label)
     return sorted(found.values(), key=lambda s: (s.start, s.end))
+
+
+_FINITE = frozenset({"VBD", "VBZ", "VBP"})
+
+
+def _misread_name(p: Parse, start: int, end: int, label: str) -> bool:
+    """ "Frost took Best in Show at the Arvenia Kennel Club" read as one title: no name holds the
+    sentence's main verb, and names of people, places and organisations hold no finite verb
+    (titles of works may: "Who Framed Roger Rabbit")."""
+    finite = [t for t in p.tokens[start:end] if t.tag in _FINITE and t.pos in ("VERB", "AUX")]
+    return any(t.head == t.i for t in finite) or bool(
+        finite and label in ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"))
 
 
 def _trim(p: Parse, start: int, end: int) -> tuple[int, int]:

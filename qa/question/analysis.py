@@ -28,6 +28,7 @@ ANSWER_TYPES = (
 """Fine-grained expected answer types, from the interrogative part."""
 
 _WH = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
+_WH_IN_NAME = re.compile(r"\b([A-Z][\w.-]*)\s+(Who|What|Which|Where|When|Why|How)\b")
 _IMPERATIVE = re.compile(r"^\s*(name|identify|list|give)\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|it|its|they|them|their)\b", re.IGNORECASE)
 _LEAD_COLON = re.compile(r"[:;]\s+(?=(who|whom|whose|what|which|when|where|why|how)\b)",
@@ -95,6 +96,8 @@ def _resolve_pronouns(context: str, interrogative: str, model: str) -> str | Non
 
 def answer_type(interrogative: str) -> str:
     """The regular-expression reading of the answer type (used when the parse decides nothing)."""
+    # a wh-word inside a name ("Doctor Who", "The Who") asks nothing
+    interrogative = _WH_IN_NAME.sub(r"\1", interrogative)
     for pattern, kind in _TYPE_RULES:
         if pattern.search(interrogative):
             return kind

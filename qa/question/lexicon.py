@@ -24,6 +24,14 @@ cyclist golfer boxer swimmer skier sprinter coach manager referee umpire champio
 runner-up finalist nominee laureate recipient candidate challenger incumbent successor
 predecessor rival opponent activist campaigner protester whistleblower celebrity star influencer
 heir detective agent spy member deputy adviser advisor aide negotiator mediator
+alumnus alumni graduate physicist chemist mathematician philosopher engineer theologian historian
+biologist astronomer physician pharmacist dentist psychologist psychiatrist sociologist linguist
+reformer missionary monk nun saint prophet guru disciple apostle sultan tsar czar pharaoh chief
+chieftain warrior knight duke earl baron nobleman farmer citizen settler colonist refugee migrant
+immigrant ancestor descendant cousin uncle aunt grandfather grandmother pupil teammate contestant
+narrator character protagonist villain landlord tenant patient voter guitarist drummer pianist
+violinist vocalist playwright screenwriter lyricist photographer cricketer jockey wrestler fighter
+gymnast sailor veteran sergeant colonel lieutenant admiral marshal
 """.split())
 
 ORGANISATION = frozenset("""
@@ -41,7 +49,8 @@ country nation state city town village region province county district capital c
 place location area port airport stadium venue arena river lake mountain sea ocean border
 territory neighbourhood neighborhood street site destination resort kingdom republic
 municipality suburb hometown birthplace park building prison station beach coast valley desert
-forest peninsula bay canal embassy headquarters
+forest peninsula bay canal embassy headquarters ground venue hall theatre theater museum gallery
+church cathedral temple mosque palace castle square shelter camp base harbour harbor
 """.split())
 
 DATE = frozenset("year date day month decade century week era weekday time hour season".split())
@@ -98,6 +107,21 @@ EMPTY_NOUNS = frozenset("kind type sort form name variety".split())
 
 REASON_VERBS = frozenset("cause prompt lead trigger spark drive motivate".split())
 """'What caused/prompted X?' asks for a reason."""
+
+
+THING_LABELS: dict[str, frozenset[str]] = {
+    noun: frozenset(labels.split()) for nouns, labels in (
+        ("language tongue dialect", "LANGUAGE NORP"),
+        ("nationality religion faith ethnicity tribe denomination sect", "NORP"),
+        ("battle war storm hurricane typhoon cyclone election tournament championship cup "
+         "olympics festival summit conference revolution", "EVENT"),
+        ("treaty law act constitution amendment accord charter", "LAW"),
+        ("product car vehicle aircraft plane jet ship vessel drug vaccine device phone "
+         "smartphone", "PRODUCT"),
+    ) for noun in nouns.split()
+}
+"""The named-entity labels that name a thing of this kind ("which language" -> LANGUAGE): a span
+with another kind of name ("which sport" answered by a place) does not answer it."""
 
 
 def type_of_noun(lemma: str) -> str | None:

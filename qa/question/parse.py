@@ -125,9 +125,26 @@ def _adjacent_noun(word):
     for token in word.doc[word.i + 1:]:
         if token.tag_ == "POS" or token.pos_ not in ("NOUN", "PROPN", "ADJ", "NUM"):
             break
-        if token.pos_ in ("NOUN", "PROPN"):
+        if last is not None and _verb_read_as_noun(token):
+            break
+        if token.pos_ in ("NOUN", "PROPN") or _noun_read_as_adjective(token):
             last = token
     return last
+
+
+def _noun_read_as_adjective(token) -> bool:
+    """ "What German general and fighter pilot...": a noun of the lexicon tagged as an adjective
+    where the run breaks off ("general" before "and")."""
+    following = token.doc[token.i + 1] if token.i + 1 < len(token.doc) else None
+    return (token.pos_ == "ADJ" and lexicon.type_of_noun(token.lower_) is not None
+            and (following is None or following.pos_ not in ("NOUN", "PROPN", "ADJ")))
+
+
+def _verb_read_as_noun(token) -> bool:
+    """ "What party rules in Melbourne?": a question without a verb whose plural noun heads the
+    whole sentence reads the verb ("rules") as a noun."""
+    return (token.dep_ == "ROOT" and token.tag_ == "NNS"
+            and not any(t.pos_ in ("VERB", "AUX") for t in token.doc))
 
 
 # ------------------------------------------------------------------ the wh-phrase
@@ -257,8 +274,25 @@ def _wh_noun(wh):
     if wh.head.lemma_ == "be" and wh.dep_ in ("attr", "nsubj"):
         for other in wh.head.children:
             if other.i != wh.i and other.dep_ in ("attr", "nsubj") and other.pos_ == "NOUN":
-                return other
+                return _copula_noun(other)
     return None
+
+
+def _copula_noun(noun):
+    """The noun that "what is/was" names, from the small model's misreadings: in "What was the
+    first problem astronauts encountered" the subject it finds is "astronauts", a noun with a
+    clause of its own, whose compound ("problem") is the noun; "What are pharmacists forbidden
+    to do?" asks for an action, and "What are construction managers?" (a bare plural) for a
+    definition: neither names what the answer is. "What is the hymn known as" keeps its noun."""
+    clauses = [c for c in noun.children if c.dep_ == "acl" and c.pos_ == "VERB"]
+    compound = next((c for c in noun.children if c.dep_ == "compound" and c.pos_ == "NOUN"), None)
+    if clauses and compound is not None:
+        return compound
+    if any(t.lemma_ == "do" for c in clauses for t in c.subtree):
+        return None  # "What are pharmacists forbidden to do?": an action
+    bare_plural = noun.tag_ == "NNS" and not any(c.dep_ in ("det", "prep", "poss", "amod")
+                                                 for c in noun.children)
+    return None if bare_plural else noun
 
 
 def _of_object(noun):
@@ -336,10 +370,22 @@ def _arguments(verb, skip: set[int]) -> tuple[str, ...]:
         if child.dep_ not in _ARGUMENT_DEPS or child.i in skip:
             continue
         ids = [t for t in child.subtree if t.i not in skip and not t.is_punct and t.tag_ != "POS"]
-        text = "".join(t.text_with_ws for t in ids).strip()
+        text = _joined(ids)
         if text and text.lower() not in _WH_WORDS:
             out.append(text)
     return tuple(out)
+
+
+def _joined(tokens) -> str:
+    """The tokens' text as written, keeping the space of a token left out between them
+    ("Melbourne['s] inner" -> "Melbourne inner", not "Melbourneinner")."""
+    kept = {t.i for t in tokens}
+    out = []
+    for t in tokens:
+        nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
+        gap = t.whitespace_ or (nxt is not None and nxt.i not in kept and nxt.whitespace_)
+        out.append(t.text + (" " if gap else ""))
+    return "".join(out).strip()
 
 
 def _names(doc) -> tuple[tuple[str, str], ...]:
