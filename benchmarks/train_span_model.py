@@ -144,7 +144,7 @@ def train(exs: list[dict], epochs: int, rank: int, alpha: float, lr: float, batc
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     tokenizer, encoder, head = sm.build()
-    encoder.eval()
+    encoder.train(False)
     t0 = time.perf_counter()
     cached = lower_states(tokenizer, encoder, exs, frozen)
     print(f"  lower {frozen} layers computed in {time.perf_counter() - t0:.0f} s", flush=True)

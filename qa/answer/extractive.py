@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from qa.answer import consensus
@@ -166,6 +167,9 @@ class ExtractiveAnswerer:
 
     def scored_spans(self, asked: Question, read: Sequence[Candidate]) -> list[ScoredSpan]:
         """Every candidate span of the sentences read, with its features and probability."""
+        # the span model (torch, which releases the GIL) reads while spaCy parses
+        logits = _SPAN_POOL.submit(self.span_model, asked.interrogative or asked.text,
+                                   [c.sentence.text for c in read]) if self.span_model and read else None
         parses = self.parse([c.sentence.text for c in read] + [asked.interrogative or asked.text])
         cues = self.cues(asked)
         sentences = [_sentence(c, rank, p, cues)
@@ -183,8 +187,7 @@ class ExtractiveAnswerer:
                         (span.kinds & {"quote", "clause"} and cues.answer_type in _SAYINGS)
                         or not _names_any(text, cues.named)):
                     found.append((n, span, text))
-        view = neural_view(self.span_model(asked.text, [c.sentence.text for c in read])) \
-            if self.span_model and read else None
+        view = neural_view(logits.result()) if logits else None
         keys = [span_key(text) for _, _, text in found]
         where: dict[str, set[int]] = {}
         for (n, _, _), key in zip(found, keys, strict=True):
@@ -299,6 +302,9 @@ def _require_named_terms(question: Question, candidates: list[Candidate]) -> lis
     return sorted(out, key=lambda c: -c.score)
 
 
+# a few threads for the span model, shared by every reader of the process (a server answers
+# questions in parallel threads; each waits for its own call only)
+_SPAN_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="span-model")
 _SAYINGS = ("statement", "reason", "other")  # answers that may be whole quotations or clauses
 # verbs that ask for words someone said, never for a thing they made or posted
 _SAY_STEMS = frozenset(stem(w) for w in

@@ -159,8 +159,8 @@ def load(weights: Path | None = None):
             modules[name].weight += scale * (b @ a)
         head.weight.copy_(torch.from_numpy(data["head.weight"].astype(np.float32)))
         head.bias.copy_(torch.from_numpy(data["head.bias"].astype(np.float32)))
-    encoder.eval()
-    head.eval()
+    encoder.train(False)  # inference: no dropout
+    head.train(False)
     if native_bf16():
         encoder, head = encoder.to(torch.bfloat16), head.to(torch.bfloat16)
     return tokenizer, encoder, head
