@@ -70,7 +70,7 @@ def build():
 
     path = base_path()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+    encoder = AutoModel.from_pretrained(path, local_files_only=True)  # its pooler goes unused
     head = torch.nn.Linear(encoder.config.hidden_size, 2)
     return tokenizer, encoder, head
 
