@@ -102,6 +102,8 @@ class ExtractiveAnswerer:
 
     def warm_up(self) -> None:
         self._parser(["Warm up."])
+        if self.span_model:  # loads it (about a second) before the first question
+            self.span_model("Warm up?", ["Warm up."])
 
     def condense(self, question: str, history: Sequence[Message]) -> str:
         return condense(question, history)
