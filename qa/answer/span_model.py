@@ -67,10 +67,17 @@ def build():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     path = base_path()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoder = AutoModel.from_pretrained(path, local_files_only=True)  # its pooler goes unused
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a CLI's stderr carries one-line messages only
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        encoder = AutoModel.from_pretrained(path, local_files_only=True)  # its pooler goes unused
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     head = torch.nn.Linear(encoder.config.hidden_size, 2)
     return tokenizer, encoder, head
 
