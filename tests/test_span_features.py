@@ -1,5 +1,5 @@
 """The neural span scorer's logits as reader features: mapped onto candidate spans by character
-offsets (``scoring.neural_features``), with a fake span model; and the real shipped weights."""
+offsets (``span_features.neural_features``), with a fake span model; and the real shipped weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.scoring import Model, neural_features, neural_view
+from qa.answer.scoring import Model
+from qa.answer.span_features import neural_features, neural_view
 from qa.answer.span_model import SentenceLogits
 from qa.question import analyze
 

@@ -33,7 +33,8 @@ from qa.answer.relations import (
     off_focus,
     off_topic,
 )
-from qa.answer.scoring import Model, Sentence, default_model, features, neural_features, neural_view
+from qa.answer.scoring import Model, Sentence, default_model, features
+from qa.answer.span_features import neural_features, neural_view
 from qa.answer.span_model import SpanScorer, default_span_model
 from qa.answer.spans import Span, candidates
 from qa.config import Settings

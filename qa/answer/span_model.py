@@ -2,7 +2,7 @@
 
 For a question and a sentence it gives a start and an end logit per word piece of the sentence
 (BERT's reader: Devlin et al. 2019, section 4.2), read as "question [SEP] sentence". The reader
-does not answer with its best span directly: ``scoring.neural_features`` maps the logits onto the
+does not answer with its best span directly: ``span_features`` maps the logits onto the
 reader's own candidate spans by their character offsets, and the linear ranker weighs them beside
 the other features.
 
