@@ -1,7 +1,7 @@
 """Iterate on the extractive reader without re-indexing: evidence is computed once and cached.
 
     .venv/bin/python benchmarks/reader_dev.py DATASET.jsonl [--every 3 --limit 300] [--cache DIR]
-        [--features OUT.npz] [--misses N]
+        [--features OUT.npz] [--misses N] [--top1] [--span-folds DIR]
 
 The first run indexes the dataset's articles into ``DIR/index`` (as ``qa eval`` does with its
 temporary index), asks every selected question up to the evidence step (``Assistant.prepare``)
@@ -13,7 +13,9 @@ Prints EM/F1 (SQuAD), how often a short answer was given, and abstention, per an
 ``--features`` writes the candidate spans' features and labels (token F1 with the gold answer)
 for ``benchmarks/train_reader.py``. ``--drop-gold`` removes the question's article from its
 evidence and ``--drop-answer`` only the sentences that hold the answer (the article, its topic,
-stays): two kinds of unanswerable question, the second the harder.
+stays): two kinds of unanswerable question, the second the harder. ``--top1`` also prints the
+F1 of the best-ranked span before abstention; ``--span-folds`` reads each training row with the
+cross-fitted span model that was not trained on it (``train_span_model.py --folds-dir``).
 """
 
 from __future__ import annotations
