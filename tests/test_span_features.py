@@ -116,3 +116,27 @@ def test_shipped_span_model_favours_the_answer_span() -> None:
     for wrong in ("The committee", "2019", "a retired judge"):
         assert answer["nn_logp"] > neural_features(view, 0, *chars(sentences[0], wrong))["nn_logp"]
     assert answer["nn_logp"] > neural_features(view, 1, *chars(sentences[1], "the town"))["nn_logp"]
+
+
+@pytest.mark.integration
+def test_traced_span_model_matches_the_eager_model_on_any_batch() -> None:
+    """The shipped model runs traced (TorchScript); the trace must hold for batch sizes, lengths
+    and padding other than those it was traced on."""
+    import torch
+
+    from qa.answer.span_model import encode_pairs, load, traced
+
+    tokenizer, encoder, head = load()
+    forward = traced(tokenizer, encoder, head)
+    batches = [("Who chaired it?", ["The committee was chaired by Marguerite Olsen in 2019."]),
+               ("Where, according to the minister, will the next meeting of all the ministers be?",
+                ["It rained.", "The next meeting will be in Brussels, the minister said on Friday, "
+                 "after talks that lasted well into the night.", "Talks end soon."])]
+    with torch.inference_mode():
+        for question, sentences in batches:
+            enc, in_sentence, _ = encode_pairs(tokenizer, question, sentences)
+            want = head(encoder(**enc).last_hidden_state).float()
+            got = forward(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).float()
+            assert got.shape == want.shape
+            mask = torch.from_numpy(in_sentence)
+            assert torch.allclose(got[mask], want[mask], atol=1e-3), (got[mask] - want[mask]).abs().max()
