@@ -34,8 +34,9 @@ from qa.errors import DependencyError
 MAX_TOKENS = 160  # question + sentence, in word pieces; longer sentences are cut
 # One torch thread per call, as the embedder encodes a question: a few short pairs gain little
 # from more, and under load OpenMP's barriers wait for descheduled threads. bfloat16 where the CPU
-# computes it natively (as the embedder's "auto" variant): 4 pairs in about 35 ms instead of 60
-# on one core; the logits move by at most about 0.1.
+# computes it natively (as the embedder's "auto" variant): a seed question's 4 pairs in a median
+# 39 ms instead of 62 (benchmarks/span_model_speed.py); the logits move by at most about 0.1.
+# int8 (dynamic quantisation of the linear layers) took 28 ms but moved logits by up to 6.
 THREADS = 1
 WEIGHTS = "span_weights.npz"
 # the linear layers of each BERT layer that get adapters
