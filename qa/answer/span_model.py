@@ -203,7 +203,7 @@ def traced(tokenizer, encoder, head):
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # the tracer's notes on Python conditions (constant here)
-            forward = torch.jit.freeze(torch.jit.trace(Reader().eval(), args, check_trace=False))
+            forward = torch.jit.freeze(torch.jit.trace(Reader().train(False), args, check_trace=False))
             for _ in range(2):  # TorchScript's profiling runs, so that no question pays for them
                 forward(*args)
     finally:
