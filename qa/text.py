@@ -7,6 +7,7 @@ or a "marker" cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import re
 
 STOPWORDS = frozenset(
@@ -37,6 +38,7 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
+@functools.lru_cache(maxsize=65536)  # called for every word of every span's features
 def stem(word: str) -> str:
     """A deliberately light stemmer: chaired/chairing/chairs -> chair, without a model."""
     for suffix in _SUFFIXES:

@@ -190,14 +190,16 @@ class ExtractiveAnswerer:
                         (span.kinds & {"quote", "clause"} and cues.answer_type in _SAYINGS)
                         or not _names_any(text, cues.named)):
                     found.append((n, span, text))
-        view = neural_view(logits()) if logits else None
         keys = [span_key(text) for _, _, text in found]
         where: dict[str, set[int]] = {}
         for (n, _, _), key in zip(found, keys, strict=True):
             where.setdefault(key, set()).add(n)
+        # the other features are computed while the span model is still reading
+        described = [features(cues, sentences[n], span, len(where[key]) - 1)
+                     for (n, span, _), key in zip(found, keys, strict=True)]
+        view = neural_view(logits()) if logits else None
         out = []
-        for (n, span, text), key in zip(found, keys, strict=True):
-            f = features(cues, sentences[n], span, len(where[key]) - 1)
+        for (n, span, text), f in zip(found, described, strict=True):
             f.update(neural_features(view, n, *sentences[n].parse.chars(span.start, span.end)))
             out.append(ScoredSpan(text, span, n, f, self.model.score(f), self.model.probability(f)))
         return out
