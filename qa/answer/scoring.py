@@ -29,6 +29,7 @@ from importlib import resources
 from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.parse import Parse
 from qa.answer.spans import SAY_VERBS, Span
+from qa.question.dates import MONTHS, WEEKDAYS
 from qa.question.lexicon import PERSON, THING_LABELS
 from qa.text import stem
 
@@ -40,10 +41,9 @@ NAME_PREFIX = 4  # "Sweden" ~ "Swedish": names match on their first letters
 _NUMERIC = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL"}
 _NAMES = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
           "LANGUAGE"}
-_TIME_WORDS = frozenset(stem(w) for w in """spring summer autumn fall winter season weekend
-    morning afternoon evening night midnight noon dawn year month week day decade century
-    january february march april may june july august september october november december
-    monday tuesday wednesday thursday friday saturday sunday""".split())
+_TIME_WORDS = frozenset(stem(w) for w in (*"""spring summer autumn fall winter season weekend
+    morning afternoon evening night midnight noon dawn year month week day decade century""".split(),
+    *MONTHS, *WEEKDAYS))
 _DURATION = {"year", "month", "week", "day", "hour", "minute", "second", "decade", "centur"}
 GROUPS = {"person": "name", "organisation": "name", "place": "name", "work": "name",
           "number": "numeric", "money": "numeric", "percent": "numeric", "date": "numeric",
