@@ -135,7 +135,8 @@ class ExtractiveAnswerer:
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)
         # where independent sources give different values, the answer says so (consensus)
-        combined = consensus.combine(asked, self._claims(read, scored))
+        combined = consensus.combine(asked, self._claims(read, scored),
+                                     self.settings.retrieval.window_lag_days)
         return consensus.apply(result, combined, asked, to_citation,
                                self.settings.answer.max_citations)
 
