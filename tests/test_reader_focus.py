@@ -197,3 +197,22 @@ def test_the_reader_abstains_rather_than_name_another_countrys_minister(settings
                      ("Other things happened.", 0.5))
     assert not answerer(settings).answer(analyze("Who chaired the meeting?"), cands).abstained
     assert answerer(settings).answer(analyze("Who is the Polish defence minister?"), cands).abstained
+
+
+def test_a_figure_belongs_to_whoever_its_sentence_or_the_one_before_names() -> None:
+    from qa.answer.cues import read_cues
+    from qa.answer.relations import figure_of_another
+
+    cands = evidence(("Germany sent 40 engineers to the border.", 0.5),
+                     ("He added that 200 military planners have been developing plans.", 0.8))
+    planners = next(c for c in cands if "200" in c.sentence.text)
+    engineers = next(c for c in cands if "40" in c.sentence.text)
+
+    def vetoed(question, cand) -> bool:
+        asked = analyze(question)
+        return figure_of_another(asked, read_cues(asked, fake_parser([asked.text])[0]), cand)
+
+    assert vetoed("How many planners did France send?", planners)  # nobody names France
+    assert not vetoed("How many planners did Germany send?", planners)  # named just before
+    assert not vetoed("How many engineers did Germany send?", engineers)
+    assert not vetoed("Who sent 200 planners?", planners)  # not a figure question

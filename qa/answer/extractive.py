@@ -26,6 +26,7 @@ from qa.answer.quotes import balance_quotes, widen_quote
 from qa.answer.relations import (
     aliases,
     counts_else,
+    figure_of_another,
     in_speaker,
     name_absent,
     named_in,
@@ -132,7 +133,8 @@ class ExtractiveAnswerer:
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5) \
                 or off_focus(asked, cues, best.features, read[best.sentence].context) \
                 or off_topic(cues, read[best.sentence]) or counts_else(cues, best.features) \
-                or name_absent(asked, read[best.sentence].article):
+                or name_absent(asked, read[best.sentence].article) \
+                or figure_of_another(asked, cues, read[best.sentence]):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)

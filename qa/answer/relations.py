@@ -151,6 +151,25 @@ def counts_else(cues: Cues, f: dict[str, float]) -> bool:
                 and not f.get("pred_in_sent"))
 
 
+FIGURE_TYPES = frozenset({"number", "money", "percent"})
+FIGURE_LOOKBACK = 300
+
+
+def figure_of_another(asked: Question, cues: Cues, cand: Candidate) -> bool:
+    """ "How many planners did Germany send?" is not answered by "200 military planners" in a
+    sentence about someone else: a figure belongs to whoever its sentence (or the one before
+    it, or the headline) names, so each name the question insists on must be there. "Before
+    it" is the ``FIGURE_LOOKBACK`` characters before: about two sentences, as a paragraph names
+    its subject once."""
+    if cues.answer_type not in FIGURE_TYPES:
+        return False
+    text = cand.article.text
+    before = text[max(0, cand.sentence.start - FIGURE_LOOKBACK):cand.sentence.start]
+    near = f"{cand.article.title}\n{cand.context}\n{before}\n{cand.sentence.text}"
+    found = set(re.findall(r"\w+", near.lower()))
+    return any(not _mentioned(name, near, found) for name in insisted_names(asked))
+
+
 def off_topic(cues: Cues, cand: Candidate) -> bool:
     """What someone said "about energy prices" is answered only by words said where the topic
     is named (the sentence or the one before it): another quotation of theirs is about
