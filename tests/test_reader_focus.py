@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from qa.answer.cues import Cues, tense
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.parse import Entity, Parse, Token
 from qa.answer.relations import off_focus
 from qa.answer.scoring import Model, Sentence, features, has_predicate, same_name
 from qa.answer.spans import Span
+from qa.parsing import Entity, Parse, Token
 from qa.question import analyze
 from qa.text import stem
 
