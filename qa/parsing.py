@@ -36,11 +36,12 @@ class Token:
     ent: str = ""  # entity label when inside an entity
     like_num: bool = False
 
-    @property
+    # computed once per token: the span features ask each token's about a hundred times
+    @functools.cached_property
     def stem(self) -> str:
         return stem(self.text.lower())
 
-    @property
+    @functools.cached_property
     def is_content(self) -> bool:
         return self.text.lower() not in STOPWORDS and any(ch.isalnum() for ch in self.text)
 
