@@ -1,6 +1,7 @@
 """The default answerer: extractive, no generative model.
 
-It reads the best few evidence sentences (see ``evidence``) with spaCy's parser, proposes
+It reads the best few evidence sentences (see ``evidence``) with spaCy's parser (the parse the
+index stored with each sentence, when it stores them: ``qa.parsing``), proposes
 candidate spans in them (``spans``: entities, noun phrases, numbers with their hedge, quotations,
 reported and purpose clauses, lists), scores every span with a small logistic model (``scoring``)
 and answers with the best one: its exact words, its offsets in the stored article
@@ -172,7 +173,8 @@ class ExtractiveAnswerer:
 
     def scored_spans(self, asked: Question, read: Sequence[Candidate]) -> list[ScoredSpan]:
         """Every candidate span of the sentences read, with its features and probability."""
-        # the span model (torch, which releases the GIL) reads while spaCy parses
+        # the span model (torch, which releases the GIL) reads while spaCy parses (what the index
+        # holds no parse of)
         logits = _read_spans(self.span_model, asked.interrogative or asked.text,
                              [c.sentence.text for c in read]) if self.span_model and read else None
         parses = self.parse([c.sentence.text for c in read] + [asked.interrogative or asked.text],
