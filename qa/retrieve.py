@@ -88,8 +88,7 @@ class DatePreference:
         if day is None or self.as_of is None:
             return 0.0
         if self.window is not None:
-            late = dt.timedelta(days=r.window_lag_days)
-            return r.window_boost if self.window.start <= day <= self.window.end + late else 0.0
+            return r.window_boost if self.window.covers(day, r.window_lag_days) else 0.0
         age = max((self.as_of - day).days, 0)
         return r.recency_boost * 0.5 ** (age / r.recency_half_life_days)
 

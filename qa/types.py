@@ -104,6 +104,11 @@ class DateWindow:
     end: dt.date
     phrase: str = ""  # the words it came from: "this week", "on Friday"
 
+    def covers(self, published: dt.date, lag_days: int = 0) -> bool:
+        """Is an article published on ``published`` about the window? News of an event often
+        appears a day or more later: ``lag_days`` after the window's end still count."""
+        return self.start <= published <= self.end + dt.timedelta(days=lag_days)
+
 
 @dataclass(frozen=True)
 class Question:

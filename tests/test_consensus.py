@@ -4,6 +4,7 @@ figures that change over time."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -159,3 +160,35 @@ def test_figures(text, value) -> None:
 def test_same_and_conflicting_values(a, b, kind, same, conflict) -> None:
     assert consensus.same(a, b, kind) is same
     assert consensus.conflicts(a, b, kind) is conflict
+
+
+# "on Sunday" asked on Tuesday 1 April 2025: the window is Sunday 30 March
+PARADE = analyze("Roughly how many fans lined the parade route on Sunday?", dt.date(2025, 4, 1))
+
+
+def test_a_report_published_the_day_after_the_window_is_about_it() -> None:
+    monday = claim("About 20,000", "About 20,000 fans lined the route on Sunday.", "parade",
+                   score=2.0, date="2025-03-31")
+    combined = combine(PARADE, [monday], window_lag_days=1)
+    assert combined is not None and combined.answer.best.answer.text == "About 20,000"
+    assert combined.answer.best.evidence.article.id == "parade"
+
+
+def test_a_weak_claim_inside_the_window_does_not_displace_the_best_one() -> None:
+    # two days late: outside the window even with its lag, yet the reader's best by far
+    best = claim("About 20,000", "About 20,000 fans lined the route on Sunday.", "parade",
+                 score=2.0, date="2025-04-01")
+    weak = claim("1987", "The club won the cup for the first time since 1987 on Sunday.", "final",
+                 score=-0.1, date="2025-03-30")
+    best, weak = (replace(c, confidence=p) for c, p in ((best, 0.54), (weak, 0.02)))
+    combined = combine(PARADE, [best, weak], window_lag_days=1)
+    assert combined is not None and combined.answer.best.answer.text == "About 20,000"
+
+
+def test_a_rival_claim_inside_the_window_is_preferred_to_one_outside_it() -> None:
+    inside = claim("20,000", "Some 20,000 fans lined the route on Sunday.", "sunday",
+                   score=1.8, date="2025-03-30")
+    outside = claim("35,000", "About 35,000 fans lined the route in an earlier parade.", "older",
+                    score=2.0, date="2025-03-20")
+    combined = combine(PARADE, [outside, inside], window_lag_days=1)
+    assert combined is not None and combined.answer.best.answer.text == "20,000"

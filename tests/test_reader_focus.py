@@ -4,17 +4,20 @@ named thing answered only by a sentence that states that property."""
 
 from dataclasses import replace
 
+import pytest
+
 from qa.answer.cues import Cues, tense
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.relations import off_focus
+from qa.answer.relations import name_absent, off_focus
 from qa.answer.scoring import Model, Sentence, features, has_predicate, same_name
 from qa.answer.spans import Span
 from qa.parsing import Entity, Parse, Token
 from qa.question import analyze
 from qa.text import stem
+from qa.types import Article
 
 from .fakes import fake_parser
-from .test_answer import evidence
+from .test_answer import answerer, evidence
 
 
 def hand_parse(spec: str, entities: tuple[Entity, ...] = (), text: str = "") -> Parse:
@@ -153,3 +156,44 @@ def test_a_span_that_clashes_with_the_expected_type_never_answers(settings) -> N
 def test_initials_name_a_country() -> None:
     assert same_name(["United", "Kingdom"], "UK") and not same_name(["United", "Kingdom"], "US")
     assert same_name(["Swedish"], "Sweden") and not same_name(["Dutch"], "Swedish")
+
+
+# ------------------------------------------------------------ a name the article never mentions
+
+MINISTERS = Article("m", "Defence ministers meet in Brussels", (
+    "United Kingdom Defence Secretary John Healey chaired the meeting at NATO headquarters. "
+    "Finland's Defence Minister Antti Hakkanen said the Netherlands and Sweden backed the plan. "
+    "The US did not take part. Warsaw will host the next meeting."))
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("Who is the Polish defence minister?", "Polish"),  # not "police", nor "policy"
+    ("Who chaired the meeting in Paris?", "Paris"),
+    ("Who is the NATO Secretary General?", "NATO Secretary General"),
+    ("Who is the Danish defence minister?", "Danish"),
+])
+def test_a_name_the_article_never_mentions_is_reported(question, missing) -> None:
+    assert name_absent(analyze(question), MINISTERS) == missing
+
+
+@pytest.mark.parametrize("question", [
+    "Who is the Finnish defence minister?",  # Finland
+    "What did the Dutch say?",  # the Netherlands
+    "Did the American government take part?",  # the US
+    "Who is Britain's defence secretary?",  # the United Kingdom
+    "Where did the United Kingdom's defence secretary speak?",
+    "Which Polish city will host the next meeting?",  # describes the answer: Warsaw
+    "Which European country backed the plan?",  # a region
+    "Who chaired the meeting on Friday in March?",  # dates are not names
+    "Who chaired the meting at NATO headquaters?",  # lower-case slips are no names at all
+    "What did Hakkannen say?",  # a slip in a long name
+])
+def test_names_the_article_does_mention_in_another_form_are_found(question) -> None:
+    assert name_absent(analyze(question), MINISTERS) is None
+
+
+def test_the_reader_abstains_rather_than_name_another_countrys_minister(settings) -> None:
+    cands = evidence(("Finnish Defence Minister Antti Hakkanen chaired the meeting.", 0.8),
+                     ("Other things happened.", 0.5))
+    assert not answerer(settings).answer(analyze("Who chaired the meeting?"), cands).abstained
+    assert answerer(settings).answer(analyze("Who is the Polish defence minister?"), cands).abstained

@@ -99,9 +99,11 @@ class Combined:
         return tuple(dict.fromkeys(c.story for c in self.agreeing))
 
 
-def combine(question: Question, claims: Sequence[Claim]) -> Combined | None:
-    """Sides from ``claims``; ``None`` when there are no claims (as of the question's date)."""
-    usable = _as_of(question, claims)
+def combine(question: Question, claims: Sequence[Claim], window_lag_days: int = 1) -> Combined | None:
+    """Sides from ``claims``; ``None`` when there are no claims (as of the question's date).
+    ``window_lag_days``: reports published this many days after the question's window are still
+    about it (``RetrievalSettings.window_lag_days``)."""
+    usable = _as_of(question, claims, window_lag_days)
     if not usable:
         return None
     kind = value_kind(question.answer_type)
@@ -151,13 +153,20 @@ def _timeline(sides: list[Side], usable: Sequence[Claim], kind: str) -> Combined
     return _verdict(answer, same_day[1:], usable, kind, earlier[:1])
 
 
-def _as_of(question: Question, claims: Sequence[Claim]) -> list[Claim]:
-    """Claims from articles published by the question's date (and inside its window, if any)."""
+def _as_of(question: Question, claims: Sequence[Claim], lag_days: int) -> list[Claim]:
+    """Claims from articles published by the question's date, and inside its window (if any)
+    unless no claim there is a rival to the best one."""
     out = [c for c in claims if not (question.as_of and c.date and c.date > question.as_of)]
     window = question.window
-    if window is not None:
-        inside = [c for c in out if c.date and window.start <= c.date <= window.end]
-        out = inside or out
+    if window is None or not out:
+        return out
+    inside = [c for c in out if c.date and window.covers(c.date, lag_days)]
+    # the window says which reports the question means, not which span answers it: a claim the
+    # reader rates far below the best one ("since 1987" for "how many fans") does not displace
+    # it for being dated inside the window
+    best = max(c.strength for c in out)
+    if inside and max(c.strength for c in inside) >= RIVAL_SHARE * best:
+        return inside
     return out
 
 

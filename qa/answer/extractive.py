@@ -28,6 +28,7 @@ from qa.answer.relations import (
     aliases,
     counts_else,
     in_speaker,
+    name_absent,
     named_in,
     names_other,
     names_their_noun,
@@ -133,12 +134,14 @@ class ExtractiveAnswerer:
         support = read[0].score if read else None
         if best is None or best.probability < ABSTAIN_BELOW.get(cues.answer_type, 0.5) \
                 or off_focus(asked, cues, best.features, read[best.sentence].context) \
-                or off_topic(cues, read[best.sentence]) or counts_else(cues, best.features):
+                or off_topic(cues, read[best.sentence]) or counts_else(cues, best.features) \
+                or name_absent(asked, read[best.sentence].article):
             return abstain(question, self.mode, support=support,
                            confidence=best.probability if best else None)
         result = self._span_answer(question, read, scored, best)
         # where independent sources give different values, the answer says so (consensus)
-        combined = consensus.combine(asked, self._claims(read, scored))
+        combined = consensus.combine(asked, self._claims(read, scored),
+                                     self.settings.retrieval.window_lag_days)
         return consensus.apply(result, combined, asked, to_citation,
                                self.settings.answer.max_citations)
 

@@ -9,6 +9,7 @@ questions written for tuning (the README's "Abstention" lists them with their fi
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from qa.answer.cues import Cues
@@ -16,9 +17,10 @@ from qa.answer.evidence import Candidate
 from qa.answer.scoring import NAMING, speakers, states
 from qa.answer.spans import Span
 from qa.parsing import Parse
-from qa.question.lexicon import ORGANISATION, PERSON, PLACE
-from qa.text import stem, words
-from qa.types import Question
+from qa.question.dates import MONTHS, WEEKDAYS
+from qa.question.lexicon import ORGANISATION, PERSON, PLACE, REGIONS, nation_forms
+from qa.text import STOPWORDS, stem, words
+from qa.types import Article, Question
 
 
 def off_focus(asked: Question, cues: Cues, features: dict[str, float], before: str = "") -> bool:
@@ -29,6 +31,69 @@ def off_focus(asked: Question, cues: Cues, features: dict[str, float], before: s
     return bool(asked.entities and cues.asks_property and features.get("pred_known")
                 and not features.get("pred_in_sent")
                 and not states(cues.predicate, [stem(w) for w in words(before)]))
+
+
+def name_absent(asked: Question, article: Article) -> str | None:
+    """A name the question insists on that the answer's article never mentions, or ``None``.
+
+    "Who is the Polish defence minister?" of an article that names no Pole (nor Poland) asks
+    about someone the article does not cover: the defence minister it does name is not the
+    answer. A nation's other names count ("Dutch" for "the Netherlands"), and so does a word
+    that differs only in its ending ("Ukrainian", "Ukraine") or by a typing slip ("Beriods").
+    Words that describe the answer itself ("Which Polish city...?", "What European leader...?")
+    and regions ("Asian", "Nordic") are what the reader knows, not what an article must say.
+    """
+    text = f"{article.title}\n{article.text}"
+    found = set(re.findall(r"\w+", text.lower()))
+    for name in insisted_names(asked):
+        if not _mentioned(name, text, found):
+            return name
+    return None
+
+
+_NOT_NAMES = frozenset((*MONTHS, *WEEKDAYS, *REGIONS, "who", "whom", "whose", "what", "which",
+                        "when", "where", "why", "how", "i"))
+
+
+def insisted_names(asked: Question) -> list[str]:
+    """The names a question insists on: runs of capitalised words after its first word ("United
+    States" is one), leaving out those that describe what is asked for (between the wh-word and
+    its noun: "Which POLISH city")."""
+    tokens = re.findall(r"\w+(?:\.\w+)*\.?|\S", asked.interrogative or asked.text)
+    lowered = [t.lower() for t in tokens]
+    wh = next((i for i, t in enumerate(lowered) if t in ("which", "what", "whose")), None)
+    noun = stem(asked.focus_noun) if asked.focus_noun else None
+    describe_to = next((i for i, t in enumerate(lowered) if wh is not None and i > wh and noun
+                        and stem(t) == noun), -1)
+    runs: list[list[str]] = []
+    for i, token in enumerate(tokens[1:], start=1):
+        is_name = token[:1].isupper() and lowered[i] not in _NOT_NAMES | STOPWORDS and not (
+            wh is not None and wh < i < describe_to)
+        if not is_name:
+            runs.append([])
+        elif runs and runs[-1]:
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+    return [" ".join(run) for run in runs if run]
+
+
+def _mentioned(name: str, text: str, found: set[str]) -> bool:
+    forms = nation_forms(name)
+    if forms:  # "Polish": Poland or a Pole, not "police"
+        lowered = text.lower()
+        return any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", lowered) for form in forms)
+    if " " in name:  # every word of a name of several
+        return all(_mentioned(word, text, found) for word in name.split())
+    if name.isupper() and len(name) <= 4:  # an acronym: the word itself, in capitals
+        return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+    word = name.lower().rstrip(".")
+    stem_len = max(4, len(word) - 3)  # "Ukrainian" ~ "Ukraine", not "Polish" ~ "police"
+    if word in found or any(w[:stem_len] == word[:stem_len] for w in found if len(w) >= stem_len):
+        return True
+    return len(word) >= 6 and any(  # a typing slip in a long name: "Beriods" for "Beroids"
+        w[:1] == word[:1] and abs(len(w) - len(word)) <= 2
+        and difflib.SequenceMatcher(None, w, word).ratio() >= 0.85 for w in found)
 
 
 def names_other(p: Parse, span: Span, others: frozenset[str]) -> bool:

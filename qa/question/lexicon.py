@@ -109,6 +109,34 @@ REASON_VERBS = frozenset("cause prompt lead trigger spark drive motivate".split(
 """'What caused/prompted X?' asks for a reason."""
 
 
+NATIONS: tuple[frozenset[str], ...] = tuple(frozenset(group.split("|")) for group in (
+    "america|american|americans|united states|us|u.s.|usa", "britain|british|united kingdom|uk|u.k.",
+    "england|english", "scotland|scottish|scots", "wales|welsh", "ireland|irish", "france|french",
+    "netherlands|dutch|holland", "poland|polish|pole|poles", "finland|finnish|finn|finns",
+    "denmark|danish|dane|danes", "switzerland|swiss", "spain|spanish|spaniard|spaniards",
+    "philippines|philippine|filipino|filipinos", "greece|greek|greeks", "turkey|turkish|türkiye",
+    "norway|norwegian", "sweden|swedish|swede|swedes", "china|chinese", "japan|japanese",
+    "iceland|icelandic", "portugal|portuguese", "new zealand|new zealander", "soviet|ussr",
+    "europe|european|eu|european union", "peru|peruvian", "cyprus|cypriot",
+    "myanmar|burma|burmese", "united arab emirates|uae|emirati",
+))
+"""Names of one nation that share no first letters ("Polish" and "Poland", "Dutch" and "the
+Netherlands", "American" and "US"); other pairs ("Swedish", "Sweden") match on their prefix."""
+
+REGIONS = frozenset("""
+european african asian american latin arab arabian nordic scandinavian baltic balkan caribbean
+pacific atlantic mediterranean middle eastern western northern southern central gulf
+""".split())
+"""Words for a region or direction: a question may describe its answer with them ("Which Asian
+country...?") whether or not the article does."""
+
+
+def nation_forms(word: str) -> frozenset[str]:
+    """Every other name of the nation ``word`` names (lower case), or nothing."""
+    word = word.lower()
+    return next((group for group in NATIONS if word in group), frozenset())
+
+
 THING_LABELS: dict[str, frozenset[str]] = {
     noun: frozenset(labels.split()) for nouns, labels in (
         ("language tongue dialect", "LANGUAGE NORP"),
