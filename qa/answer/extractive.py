@@ -157,7 +157,10 @@ class ExtractiveAnswerer:
         """The best-ranked span (``None``: no candidate) and all the spans it was chosen from."""
         # a span that clashes with the expected type (a noun phrase for "how many", a name for
         # "why") never answers: on development data no such answer was right
-        scored = [s for s in self.scored_spans(asked, read) if not s.features.get("clash")]
+        # nor does a person titled with another nation than the question's ("Dutch Defence
+        # Minister Ruben Brekelmans" for the Swedish one)
+        scored = [s for s in self.scored_spans(asked, read)
+                  if not s.features.get("clash") and not s.features.get("title_clash")]
         cues = self.cues(asked)
         parses = self.parse([c.sentence.text for c in read])  # cached by scored_spans
         if cues.others:  # "Whom did the governor call?" is not answered by the governor

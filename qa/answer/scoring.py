@@ -30,7 +30,7 @@ from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.spans import SAY_VERBS, Span
 from qa.parsing import Parse
 from qa.question.dates import MONTHS, WEEKDAYS
-from qa.question.lexicon import PERSON, THING_LABELS
+from qa.question.lexicon import NATION_PHRASES, PERSON, THING_LABELS, nation_forms
 from qa.text import stem
 
 # "Where did Healey speak?": any verb of saying reports the speaking
@@ -90,12 +90,17 @@ class Sentence:
     aliases: tuple[int, ...] = ()
 
 
-def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool = False) -> str:
+def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool = False,
+        role: bool = False) -> str:
     """ "fit", "near", "clash" or "" (no opinion): how the span's kind agrees with the type
-    (and, for a thing, with the kind of name its noun asks for: ``noun`` is its stem)."""
+    (and, for a thing, with the kind of name its noun asks for: ``noun`` is its stem). ``role``:
+    the question asks who holds a post ("Who is Germany's defence minister?"), which no country
+    or people does."""
     label, kinds = span.label, span.kinds
     head = p.tokens[span.head]
     words = {stem(t.text.lower()) for t in p.tokens[span.start:span.end]}
+    if answer_type == "person" and role and label in ("GPE", "NORP", "LOC"):
+        return "clash"
     if answer_type == "person":  # "army engineers", "firefighters": people, if not by name
         return ("fit" if label == "PERSON" else "near" if label in ("ORG", "NORP", "GPE") or
                 head.pos == "PROPN" or (not label and head.stem in _PEOPLE)
@@ -165,7 +170,8 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
          "no_content": float(not content), "agree_log": math.log1p(agree),
          "len_log": math.log1p(n), "len1": float(n == 1), "len_gt8": float(n > 8),
          "pron": float(n == 1 and toks[span.start].pos == "PRON")}
-    kind = fit(cues.answer_type, span, p, cues.noun, cues.measured)
+    role = cues.wh_role == "attr" and any(term in _PEOPLE for term in cues.terms)
+    kind = fit(cues.answer_type, span, p, cues.noun, cues.measured, role)
     if kind:
         f[kind] = 1.0
     group = GROUPS.get(cues.answer_type, "other")
@@ -204,7 +210,8 @@ def _title(cues: Cues, p: Parse, span: Span) -> dict[str, float]:
         last = -2
         for i in range(p.subtree(owner)[0], min(owner, span.start)):
             t = toks[i]
-            if t.ent in ("NORP", "GPE") and t.dep in ("amod", "compound", "poss", "nmod"):
+            if (t.ent in ("NORP", "GPE") or _in_nation_name(toks, i)) \
+                    and t.dep in ("amod", "compound", "poss", "nmod"):
                 if i == last + 1 and names:
                     names[-1].append(t.text)
                 else:
@@ -216,8 +223,18 @@ def _title(cues: Cues, p: Parse, span: Span) -> dict[str, float]:
     return {"title_match": float(match), "title_clash": float(not match)}
 
 
+def _in_nation_name(toks, i: int) -> bool:
+    """A word of a nation's name of two words ("United Kingdom"), which the small model may read
+    as part of an organisation's ("United Kingdom Defence Secretary John Healey")."""
+    pairs = [toks[j].text + " " + toks[j + 1].text for j in (i - 1, i) if 0 <= j < len(toks) - 1]
+    return any(pair.lower() in NATION_PHRASES for pair in pairs)
+
+
 def same_name(run: list[str], term: str) -> bool:
-    """ "Swedish" ~ "Sweden" (first letters), "UK" ~ "United Kingdom" (initials)."""
+    """ "Swedish" ~ "Sweden" (first letters), "UK" ~ "United Kingdom" (initials), "Dutch" ~
+    "Netherlands" (a nation's other names)."""
+    if " ".join(run).lower() in nation_forms(term):
+        return True
     if term.isupper() and len(term) <= 4 and len(run) > 1:
         return "".join(w[0] for w in run).upper() == term
     return any(w.lower()[:NAME_PREFIX] == term.lower()[:NAME_PREFIX] for w in run)

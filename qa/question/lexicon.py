@@ -122,6 +122,7 @@ NATIONS: tuple[frozenset[str], ...] = tuple(frozenset(group.split("|")) for grou
 ))
 """Names of one nation that share no first letters ("Polish" and "Poland", "Dutch" and "the
 Netherlands", "American" and "US"); other pairs ("Swedish", "Sweden") match on their prefix."""
+NATION_PHRASES = frozenset(form for group in NATIONS for form in group if " " in form)
 
 REGIONS = frozenset("""
 european african asian american latin arab arabian nordic scandinavian baltic balkan caribbean
