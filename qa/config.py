@@ -51,6 +51,13 @@ class IndexSettings(_Section):
         "table, about three times the chunk vectors' size), so that the best sentences are found "
         "even inside low-ranked chunks. Switched on for an older index at its next write.",
     )
+    store_parses: bool = Field(
+        True,
+        description="Parse every sentence with the extractive reader's spaCy pipeline when indexing "
+        "and store the parse with it (compact JSON, about 40 bytes per word), so that a question "
+        "does not parse the sentences it reads. Used only while the index records the same "
+        "pipeline and versions as the reader's; otherwise sentences are parsed at question time.",
+    )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are refused.")
     group_copies: bool = Field(
         True, description="Group near-duplicate articles (wire copies: one agency story reprinted with "

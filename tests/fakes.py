@@ -48,7 +48,7 @@ def fake_parse(text: str):
     people, digits numbers; every word hangs on the first verb; runs of nouns are chunks."""
     import re
 
-    from qa.answer.parse import Entity, Parse, Token
+    from qa.parsing import Entity, Parse, Token
 
     found = list(re.finditer(r"\w+(?:[-’']\w+)*|[^\w\s]", text))
     words = [m.group() for m in found]

@@ -6,8 +6,8 @@ tests (none is a row of seeds/eval.jsonl)."""
 import pytest
 
 from qa import Assistant, Index
-from qa.answer.parse import SpacyParser
 from qa.answer.spans import candidates
+from qa.parsing import SpacyParser
 from qa.text import stem
 
 from .conftest import SEED_ID

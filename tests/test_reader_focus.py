@@ -8,10 +8,10 @@ import pytest
 
 from qa.answer.cues import Cues, tense
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.parse import Entity, Parse, Token
 from qa.answer.relations import name_absent, off_focus
 from qa.answer.scoring import Model, Sentence, features, has_predicate, same_name
 from qa.answer.spans import Span
+from qa.parsing import Entity, Parse, Token
 from qa.question import analyze
 from qa.text import stem
 from qa.types import Article

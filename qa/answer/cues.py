@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qa.answer.parse import Parse, Token
 from qa.answer.spans import SAY_VERBS
+from qa.parsing import Parse, Token
 from qa.text import STOPWORDS, content_terms, stem
 from qa.types import Question
 

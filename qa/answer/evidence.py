@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answer.attribution import Attribution, attribute_run, same_speaker
+from qa.parsing import StoredParse
 from qa.question.dates import MONTHS, WEEKDAYS
 from qa.question.lexicon import SPEECH_VERBS
 from qa.retrieve import DatePreference, SentenceHit, parse_date
@@ -72,6 +73,7 @@ class Candidate:
     speaker: str | None = None
     quote_span: tuple[int, int] | None = None
     sentence_rank: int | None = None
+    parse: StoredParse | None = None  # the index's parse of the sentence, if it stores one
 
 
 @dataclass
@@ -83,6 +85,7 @@ class _Row:
     context: str
     attribution: Attribution | None = None
     sentence_rank: int | None = None
+    parse: StoredParse | None = None
 
 
 def load_candidates(index: Store, hits: Sequence[Hit], question: Question | str, qvec: np.ndarray,
@@ -124,7 +127,7 @@ def _add_run(rows: dict[tuple[str, int], _Row], article: Article, stored: list[S
         if first <= current.sentence.idx <= last and key not in rows:
             context = stored[i - 1].sentence.text if i > 0 else ""
             rows[key] = _Row(current.sentence, article, rank, current.vector, context,
-                             attributions[i])
+                             attributions[i], parse=current.parse)
 
 
 def score_sentences(question: Question | str, qvec: np.ndarray, rows: Sequence) -> list[Candidate]:
@@ -166,7 +169,7 @@ def _candidate(row: _Row, dense: float, lexical: float, score: float) -> Candida
     span = (row.sentence.start + a.start, row.sentence.start + a.end) if a else None
     return Candidate(row.sentence, row.article, row.rank, dense, lexical, score, row.context,
                      speaker=a.speaker if a else None, quote_span=span,
-                     sentence_rank=row.sentence_rank)
+                     sentence_rank=row.sentence_rank, parse=row.parse)
 
 
 def _attributed_terms(asked: Question, attribution: Attribution | None) -> set[str]:

@@ -1,6 +1,7 @@
 """The default answerer: extractive, no generative model.
 
-It reads the best few evidence sentences (see ``evidence``) with spaCy's parser, proposes
+It reads the best few evidence sentences (see ``evidence``) with spaCy's parser (the parse the
+index stored with each sentence, when it stores them: ``qa.parsing``), proposes
 candidate spans in them (``spans``: entities, noun phrases, numbers with their hedge, quotations,
 reported and purpose clauses, lists), scores every span with a small logistic model (``scoring``)
 and answers with the best one: its exact words, its offsets in the stored article
@@ -11,6 +12,7 @@ abstains rather than guess.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +22,6 @@ from dataclasses import dataclass, replace
 from qa.answer import consensus
 from qa.answer.cues import Cues, read_cues
 from qa.answer.evidence import Candidate
-from qa.answer.parse import Parse, Parser, SpacyParser
 from qa.answer.protocol import Event, word_tokens
 from qa.answer.quotes import balance_quotes, widen_quote
 from qa.answer.relations import (
@@ -40,6 +41,7 @@ from qa.answer.span_features import neural_features, neural_view
 from qa.answer.span_model import SpanScorer, default_span_model
 from qa.answer.spans import Span, candidates
 from qa.config import Settings
+from qa.parsing import IdentifiedParser, Parse, Parser, SpacyParser, StoredParse, decode
 from qa.question.followup import Message, condense
 from qa.text import content_terms, stem, words
 from qa.types import ABSTAIN_MESSAGE, Answer, Citation, Question, ShortAnswer
@@ -105,6 +107,7 @@ class ExtractiveAnswerer:
 
     def warm_up(self) -> None:
         self._parser(["Warm up."])
+        _ = self.parsed_by  # reads the pipeline's version once
         if self.span_model:  # loads it (about a second) before the first question
             self.span_model("Warm up?", ["Warm up."])
 
@@ -178,10 +181,12 @@ class ExtractiveAnswerer:
 
     def scored_spans(self, asked: Question, read: Sequence[Candidate]) -> list[ScoredSpan]:
         """Every candidate span of the sentences read, with its features and probability."""
-        # the span model (torch, which releases the GIL) reads while spaCy parses
+        # the span model (torch, which releases the GIL) reads while spaCy parses (what the index
+        # holds no parse of)
         logits = _read_spans(self.span_model, asked.interrogative or asked.text,
                              [c.sentence.text for c in read]) if self.span_model and read else None
-        parses = self.parse([c.sentence.text for c in read] + [asked.interrogative or asked.text])
+        parses = self.parse([c.sentence.text for c in read] + [asked.interrogative or asked.text],
+                            [c.parse for c in read])
         cues = self.cues(asked)
         sentences = [_sentence(c, rank, p, cues)
                      for rank, (c, p) in enumerate(zip(read, parses[:-1], strict=True))]
@@ -215,18 +220,39 @@ class ExtractiveAnswerer:
     def cues(self, asked: Question) -> Cues:
         return read_cues(asked, self.parse([asked.interrogative or asked.text])[0])
 
-    def parse(self, texts: list[str]) -> list[Parse]:
-        """Parses of ``texts``, from the cache or in one batch (spaCy's pipe is faster)."""
+    def parse(self, texts: list[str], stored: Sequence[StoredParse | None] = ()) -> list[Parse]:
+        """Parses of ``texts``: from the cache, from the index (``stored``, beside the first
+        texts: used when this reader's parser wrote them) or in one batch (spaCy's pipe is
+        faster)."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._parses))
         if missing:
-            parsed = self._parser(missing)
+            found = self._decoded(texts, stored, set(missing))
+            rest = [t for t in missing if t not in found]
+            found.update(zip(rest, self._parser(rest) if rest else [], strict=True))
             with self._lock:
                 if len(self._parses) > PARSE_CACHE_SIZE:
                     self._parses.clear()
-                self._parses.update(zip(missing, parsed, strict=True))
+                self._parses.update(found)
         with self._lock:
             return [self._parses[t] for t in texts]
+
+    @functools.cached_property
+    def parsed_by(self) -> str | None:
+        """This reader's parser as an index records it (None: it uses no stored parse)."""
+        return self._parser.identity if isinstance(self._parser, IdentifiedParser) else None
+
+    def _decoded(self, texts: list[str], stored: Sequence[StoredParse | None],
+                 wanted: set[str]) -> dict[str, Parse]:
+        """The usable stored parses among ``wanted``: written by this reader's parser and
+        decodable (anything else is parsed now, as for an index without parses)."""
+        out: dict[str, Parse] = {}
+        for text, record in zip(texts, stored, strict=False):
+            if record is not None and text in wanted and record.parser == self.parsed_by:
+                parse = decode(record.record, text)
+                if parse is not None:
+                    out[text] = parse
+        return out
 
     def _claims(self, read: list[Candidate], scored: list[ScoredSpan]) -> list[consensus.Claim]:
         """Every scored span as a claim with its exact article offsets, for ``consensus``."""

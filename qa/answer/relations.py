@@ -14,9 +14,9 @@ import re
 
 from qa.answer.cues import Cues
 from qa.answer.evidence import Candidate
-from qa.answer.parse import Parse
 from qa.answer.scoring import NAMING, speakers, states
 from qa.answer.spans import Span
+from qa.parsing import Parse
 from qa.question.dates import MONTHS, WEEKDAYS
 from qa.question.lexicon import ORGANISATION, PERSON, PLACE, REGIONS, nation_forms
 from qa.text import STOPWORDS, stem, words

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from qa.answer.cues import ROLES, Cues, tense
-from qa.answer.parse import Parse
 from qa.answer.spans import SAY_VERBS, Span
+from qa.parsing import Parse
 from qa.question.dates import MONTHS, WEEKDAYS
 from qa.question.lexicon import NATION_PHRASES, PERSON, THING_LABELS, nation_forms
 from qa.text import stem

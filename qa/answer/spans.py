@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.answer.parse import Parse
+from qa.parsing import Parse
 
 MAX_PHRASE = 14  # tokens: a longer subtree is a clause, not an answer
 MAX_CLAUSE = 30

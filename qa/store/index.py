@@ -184,7 +184,8 @@ class Index:
                 if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
                     raise self._database_error(exc) from None
                 raise
-            self._local.reader = Reader(con, vectors, sentence_vectors, self.settings.store.lexical_rows)
+            self._local.reader = Reader(con, vectors, sentence_vectors, self.settings.store.lexical_rows,
+                                        meta.get("parser") or None)
             try:
                 with self._database_errors():
                     yield self._local.reader
@@ -283,6 +284,9 @@ class Index:
             sentences = self._sentence_switch(con, meta)
             chunk_delta, sentence_delta = _Delta(), _Delta()
             grouping = stories.WriteStories(con, self.settings.index.group_copies)
+            parser = _parser_of(prepared)
+            if parser:
+                store.record_parser(con, meta, parser)
             for article_id in remove:
                 grouping.leaving(article_id)
                 sentence_delta.removed += store.unindex_sentences(con, article_id)
@@ -294,6 +298,7 @@ class Index:
                 chunk_delta.add(store.insert_article(
                     con, item.article, item.sentences, item.sentence_vectors,
                     item.chunks, item.chunk_vectors,
+                    item.parses if parser and item.parsed_by == parser else (),
                 ), item.chunk_vectors)
                 if sentences != "off":
                     sentence_delta.add(store.index_sentences(con, item.article, item.sentences),
@@ -429,6 +434,11 @@ class _Delta:
         self.ids += ids
         if ids:
             self.vectors.append(vectors)
+
+
+def _parser_of(prepared: Sequence[PreparedArticle]) -> str | None:
+    """The parser of the first article that comes with parses (one indexer run uses one)."""
+    return next((p.parsed_by for p in prepared if p.parses and p.parsed_by), None)
 
 
 def _file_meta(generation: int, path: Path, stamp: FileStamp, prefix: str = CHUNKS) -> dict[str, str]:

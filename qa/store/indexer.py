@@ -24,6 +24,7 @@ from qa.embeddings import Embedder, make_embedder
 from qa.errors import InputError, QAError
 from qa.ingest.chunking import article_sentences, make_chunks
 from qa.ingest.readers import iter_files, read_articles
+from qa.parsing import IdentifiedParser, SpacyParser, encode
 from qa.store import sqlite as store
 from qa.store.index import recover_interrupted_swap
 from qa.store.protocol import PreparedArticle, describe, open_store, open_store_for_writing
@@ -75,13 +76,15 @@ def index_paths(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
     rebuild: bool = False,
+    parser: IdentifiedParser | None = None,
 ) -> IndexReport:
-    """Index files and folders into ``settings.index.dir``."""
+    """Index files and folders into ``settings.index.dir`` (``parser``: see ``prepare_articles``)."""
     report = IndexReport()
     articles = list(_read_all(paths, settings, report))
     if rebuild:
-        return _rebuild(articles, settings, embedder, progress, report)
-    return index_articles(articles, settings, embedder=embedder, progress=progress, report=report)
+        return _rebuild(articles, settings, embedder, progress, report, parser)
+    return index_articles(articles, settings, embedder=embedder, progress=progress, report=report,
+                          parser=parser)
 
 
 def index_articles(
@@ -91,6 +94,7 @@ def index_articles(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
     report: IndexReport | None = None,
+    parser: IdentifiedParser | None = None,
 ) -> IndexReport:
     """Index already-read articles (the UI's paste box and the eval runner use this)."""
     report = report or IndexReport()
@@ -105,7 +109,7 @@ def index_articles(
         state = Progress(articles_total=len(todo))
         try:
             for batch in _batches(todo, settings.index.commit_every):
-                prepared = prepare_articles(batch, settings, embedder, state, progress)
+                prepared = prepare_articles(batch, settings, embedder, state, progress, parser)
                 index.write(prepared)
                 record_written(report, prepared)
                 state.articles += len(batch)
@@ -215,20 +219,38 @@ class _Pending:
     sentences: list
     chunks: list
     sentence_vectors: np.ndarray | None = None
+    parses: list[str] = field(default_factory=list)
+    parsed_by: str | None = None
 
     def finish(self) -> PreparedArticle:
         assert self.sentence_vectors is not None
         return PreparedArticle(self.article, self.sentences, self.sentence_vectors, self.chunks,
-                               chunk_vectors(self.chunks, self.sentence_vectors))
+                               chunk_vectors(self.chunks, self.sentence_vectors), self.parses,
+                               self.parsed_by)
 
 
 def prepare_articles(articles: Sequence[Article], settings: Settings, embedder: Embedder,
-                     state: Progress | None = None,
-                     progress: ProgressCallback | None = None) -> list[PreparedArticle]:
-    """Split, chunk and embed articles: everything a store needs to write them."""
+                     state: Progress | None = None, progress: ProgressCallback | None = None,
+                     parser: IdentifiedParser | None = None) -> list[PreparedArticle]:
+    """Split, chunk, embed and (``index.store_parses``) parse articles: everything a store needs
+    to write them. ``parser`` defaults to the extractive reader's spaCy pipeline."""
     pending = [_prepare(a, settings) for a in articles]
     _embed(pending, embedder, state or Progress(), progress)
+    if settings.index.store_parses:
+        _parse(pending, parser or SpacyParser(settings.answer.spacy_model))
     return [p.finish() for p in pending]
+
+
+def _parse(pending: list[_Pending], parser: IdentifiedParser) -> None:
+    """Parse every sentence of the batch in one pipe (spaCy's batches are faster); the parse of
+    a sentence does not depend on the others of its batch."""
+    texts = [s.text for p in pending for s in p.sentences]
+    records = [encode(parse) for parse in parser(texts)]
+    identity = parser.identity
+    offset = 0
+    for p in pending:
+        p.parses, p.parsed_by = records[offset: offset + len(p.sentences)], identity
+        offset += len(p.sentences)
 
 
 def _prepare(article: Article, settings: Settings) -> _Pending:
@@ -267,20 +289,22 @@ def chunk_vectors(chunks: Sequence, sentence_vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rebuild(articles, settings, embedder, progress, report) -> IndexReport:
+def _rebuild(articles, settings, embedder, progress, report, parser) -> IndexReport:
     """Build into a sibling folder, then swap: the old index stays usable until the swap."""
     if settings.store.backend == "postgres":
         from qa.store.postgres import rebuild_schema
 
         with rebuild_schema(settings) as staged:
-            return index_articles(articles, staged, embedder=embedder, progress=progress, report=report)
+            return index_articles(articles, staged, embedder=embedder, progress=progress, report=report,
+                                  parser=parser)
     target = Path(settings.index.dir)
     recover_interrupted_swap(target)
     fresh = target.with_name(target.name + ".rebuild")
     shutil.rmtree(fresh, ignore_errors=True)
     staged = settings.model_copy(deep=True)
     staged.index.dir = fresh
-    index_articles(articles, staged, embedder=embedder, progress=progress, report=report)
+    index_articles(articles, staged, embedder=embedder, progress=progress, report=report,
+                   parser=parser)
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():

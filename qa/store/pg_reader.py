@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from qa.errors import IndexStateError
+from qa.parsing import StoredParse
 from qa.store import lexical
 from qa.store.lexical import Match
 from qa.store.protocol import Searches, StoredSentence, sequential_searches
@@ -300,18 +301,20 @@ class PostgresReader:
         if not runs:
             return []
         with self.con.cursor(binary=True) as cur:
-            rows = cur.execute(
-                "SELECT r.n, s.idx, s.start_char, s.end_char, s.is_caption, s.vector"
+            rows = cur.execute(  # the parser meta records comes with the rows: no second read
+                "SELECT r.n, s.idx, s.start_char, s.end_char, s.is_caption, s.vector, s.parse,"
+                " (SELECT value FROM meta WHERE key = 'parser')"
                 " FROM unnest(%s::text[], %s::int4[], %s::int4[])"
                 "  WITH ORDINALITY AS r(article_id, first, last, n)"
                 " JOIN sentences s ON s.article_id = r.article_id AND s.idx BETWEEN r.first AND r.last"
                 " ORDER BY r.n, s.idx",
                 ([a.id for a, _, _ in runs], [f for _, f, _ in runs], [la for _, _, la in runs])).fetchall()
         out: list[list[StoredSentence]] = [[] for _ in runs]
-        for n, idx, start, end, cap, vec in rows:
+        for n, idx, start, end, cap, vec, parse, parser in rows:
             article = runs[n - 1][0]
             out[n - 1].append(StoredSentence(
-                Sentence(article.id, idx, start, end, article.text[start:end], bool(cap)), f32(vec)))
+                Sentence(article.id, idx, start, end, article.text[start:end], bool(cap)), f32(vec),
+                StoredParse(parse, parser) if parse and parser else None))
         return out
 
 

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from qa.errors import IndexStateError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # Version -> statements. A new version appends an entry; released entries never change.
 MIGRATIONS: dict[int, str] = {
@@ -42,6 +42,9 @@ CREATE TABLE chunks(
 CREATE INDEX chunks_article ON chunks(article_id);
 CREATE INDEX chunks_tsv ON chunks USING gin(tsv);
 """,
+    # each sentence's parse (qa.parsing.encode), NULL when none is stored; meta 'parser' names
+    # the parser that wrote them
+    2: "ALTER TABLE sentences ADD COLUMN parse text;",
 }
 
 # HNSW graph parameters (pgvector's defaults are m=16, ef_construction=64).

@@ -218,8 +218,11 @@ class PostgresStore:
                 cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))",
                             (self.schema, article_id))
             cur.execute("DELETE FROM articles WHERE id = ANY(%s)", (touched,))
+            parser = next((p.parsed_by for p in prepared if p.parses and p.parsed_by), None)
+            if parser:
+                _record_parser(cur, parser)
             if prepared:
-                _insert(cur, prepared)
+                _insert(cur, prepared, parser)
 
     def group_missing(self) -> int:
         """Wire-copy grouping into stories is not in this backend yet: every article is its own
@@ -230,18 +233,32 @@ class PostgresStore:
         self._pool.close()
 
 
-def _insert(cur: psycopg.Cursor, prepared: Sequence[PreparedArticle]) -> None:
+def _record_parser(cur: psycopg.Cursor, parser: str) -> None:
+    """Record the parser of the parses about to be written; parses by another are dropped."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('qa-parser'), 0)")
+    found = cur.execute("SELECT value FROM meta WHERE key = 'parser'").fetchone()
+    if found and found[0] == parser:
+        return
+    if found:
+        cur.execute("UPDATE sentences SET parse = NULL WHERE parse IS NOT NULL")
+    cur.execute("INSERT INTO meta(key, value) VALUES('parser', %s) ON CONFLICT(key) DO UPDATE"
+                " SET value = excluded.value", (parser,))
+
+
+def _insert(cur: psycopg.Cursor, prepared: Sequence[PreparedArticle], parser: str | None) -> None:
     cur.executemany(
         "INSERT INTO articles(id, title, text, date, source, url, path, captions, content_hash)"
         " VALUES(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [(a.id, a.title, a.text, a.date, a.source, a.url, a.path, json.dumps(a.captions),
           content_hash(a)) for a in (p.article for p in prepared)])
-    with cur.copy("COPY sentences(article_id, idx, start_char, end_char, is_caption, text, vector)"
-                  " FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(["text", "int4", "int4", "int4", "bool", "text", "vector"])
+    with cur.copy("COPY sentences(article_id, idx, start_char, end_char, is_caption, text, vector,"
+                  " parse) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["text", "int4", "int4", "int4", "bool", "text", "vector", "text"])
         for p in prepared:
-            for s, v in zip(p.sentences, p.sentence_vectors, strict=True):
-                copy.write_row((s.article_id, s.idx, s.start, s.end, s.is_caption, s.text, f32(v)))
+            parses = p.parses if parser and p.parsed_by == parser else [None] * len(p.sentences)
+            for s, v, parse in zip(p.sentences, p.sentence_vectors, parses, strict=True):
+                copy.write_row((s.article_id, s.idx, s.start, s.end, s.is_caption, s.text, f32(v),
+                                parse))
     total = sum(len(p.chunks) for p in prepared)
     cur.execute("SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
                 (total,))

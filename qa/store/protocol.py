@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from qa.parsing import StoredParse
 from qa.types import Article, Chunk, Sentence
 
 if TYPE_CHECKING:
@@ -34,12 +35,17 @@ class PreparedArticle:
     sentence_vectors: np.ndarray
     chunks: Sequence[Chunk]
     chunk_vectors: np.ndarray
+    # each sentence's parse (``qa.parsing.encode``) and the parser that made them; () when the
+    # indexer parsed nothing (the reader then parses at question time)
+    parses: Sequence[str] = ()
+    parsed_by: str | None = None
 
 
 @dataclass(frozen=True)
 class StoredSentence:
     sentence: Sentence
     vector: np.ndarray
+    parse: StoredParse | None = None  # None: the index holds no parse of it
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,8 @@ class StoreReader(Protocol):
         ...
 
     def sentences(self, article: Article, first: int, last: int) -> list[StoredSentence]:
-        """Sentences ``first..last`` (inclusive) of the article, with offsets and vectors."""
+        """Sentences ``first..last`` (inclusive) of the article, with offsets, vectors and their
+        stored parses (with the parser the index records for them)."""
         ...
 
     def sentence_runs(self, runs: Sequence[tuple[Article, int, int]]) -> list[list[StoredSentence]]:
@@ -133,7 +140,8 @@ class Store(Protocol):
         ...
 
     def meta(self) -> dict[str, str]:
-        """What built the index: model, dim, chunk_sentences, chunk_overlap, schema."""
+        """What built the index: model, dim, chunk_sentences, chunk_overlap, schema (and parser,
+        when sentences' parses are stored)."""
         ...
 
     def info(self) -> dict: ...

@@ -153,11 +153,12 @@ class _Embed:
         articles = [_article(r) for r in rows if not r["error"]]
         prepared = {p.article.id: p for p in prepare_articles(articles, self.settings, self.embedder)}
         out: dict[str, list] = {k: [] for k in (*rows[0], "sentences", "sentence_vectors", "chunks",
-                                                "chunk_vectors", "model", "dim", "variant")} if rows else {}
+                                                "chunk_vectors", "parses", "parsed_by", "model", "dim",
+                                                "variant")} if rows else {}
         for row in rows:
             p = prepared.get(str(row["id"])) if not row["error"] else None
             extra = _encoded(p) if p else {"sentences": "[]", "sentence_vectors": b"", "chunks": "[]",
-                                           "chunk_vectors": b""}
+                                           "chunk_vectors": b"", "parses": "[]", "parsed_by": ""}
             info = {"model": self.embedder.name, "dim": self.embedder.dim,
                     "variant": getattr(self.embedder, "variant", "fp32")}
             for key, value in {**row, **extra, **info}.items():
@@ -171,6 +172,8 @@ def _encoded(p: PreparedArticle) -> dict[str, Any]:
         "sentence_vectors": np.asarray(p.sentence_vectors, dtype=np.float32).tobytes(),
         "chunks": json.dumps([[c.first_sentence, c.last_sentence, c.text] for c in p.chunks]),
         "chunk_vectors": np.asarray(p.chunk_vectors, dtype=np.float32).tobytes(),
+        "parses": json.dumps(list(p.parses)),  # qa.parsing.encode's records, carried as they are
+        "parsed_by": p.parsed_by or "",
     }
 
 
@@ -199,4 +202,5 @@ def _prepared(row: dict) -> PreparedArticle:
     chunks = [Chunk(article.id, f, last, text) for f, last, text in json.loads(row["chunks"])]
     sv = np.frombuffer(row["sentence_vectors"], dtype=np.float32).reshape(len(sentences), dim)
     cv = np.frombuffer(row["chunk_vectors"], dtype=np.float32).reshape(len(chunks), dim)
-    return PreparedArticle(article, sentences, sv, chunks, cv)
+    return PreparedArticle(article, sentences, sv, chunks, cv, json.loads(row["parses"]),
+                           str(row["parsed_by"]) or None)

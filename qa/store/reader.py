@@ -27,6 +27,7 @@ class Reader:
     vectors: VectorIndex
     sentence_vectors: VectorIndex | None = None  # None: the index has no sentence search
     lexical_rows: int = 1000  # most rows one full-text query ranks (store.lexical_rows)
+    parser: str | None = None  # what parsed the stored sentences (meta), None: no parses stored
 
     def dense(self, query: np.ndarray, n: int, filters: dict | None) -> list[int]:
         return self._dense(self.vectors, query, n, filters, store.filtered_chunk_ids,
@@ -84,10 +85,11 @@ class Reader:
         return store.article_dates(self.con, article_ids)
 
     def sentences(self, article: Article, first: int, last: int) -> list[store.StoredSentence]:
-        return store.get_sentences(self.con, article, first, last)
+        return store.get_sentences(self.con, article, first, last, self.parser)
 
     def sentence_runs(self, runs: Sequence[tuple[Article, int, int]]) -> list[list[store.StoredSentence]]:
-        return [store.get_sentences(self.con, article, first, last) for article, first, last in runs]
+        return [store.get_sentences(self.con, article, first, last, self.parser)
+                for article, first, last in runs]
 
     def stories(self, article_ids: Sequence[str]) -> dict[str, str]:
         """The story of each article (wire copies share one; an ungrouped article is its own)."""

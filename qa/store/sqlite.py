@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.parsing import StoredParse
 from qa.store import lexical, stories
 from qa.store.protocol import StoredSentence
 from qa.types import Article, Chunk, Sentence
@@ -30,7 +31,7 @@ CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
 CREATE TABLE IF NOT EXISTS sentences(
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, is_caption INTEGER NOT NULL,
-    vector BLOB NOT NULL, PRIMARY KEY(article_id, idx));
+    vector BLOB NOT NULL, parse TEXT, PRIMARY KEY(article_id, idx));
 CREATE TABLE IF NOT EXISTS chunks(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -59,6 +60,9 @@ CREATE INDEX IF NOT EXISTS copy_bands_seq ON copy_bands(seq);
 # sentence index, and the rowid of its sentences_fts row). The table was added after the first
 # release: an older index gets it, filled, on its next write (see ``index_all_sentences``).
 # copies/copy_bands: wire copies grouped into stories (qa.store.stories, qa.ingest.copies).
+# sentences.parse: the sentence's parse (qa.parsing.encode), NULL when none was stored; added
+# after the first release: an older index gains the column when next opened for writing, and
+# its reads leave it out until meta records a parser (see ``add_parse_column``).
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -75,6 +79,28 @@ def create_tables(con: sqlite3.Connection) -> None:
     """Create what is missing (every statement is IF NOT EXISTS; outside a transaction:
     executescript commits)."""
     con.executescript(_SCHEMA)
+    add_parse_column(con)
+
+
+def add_parse_column(con: sqlite3.Connection) -> None:
+    """Give an index written before parses were stored its ``sentences.parse`` column."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(sentences)")}
+    if "parse" not in columns:
+        try:
+            con.execute("ALTER TABLE sentences ADD COLUMN parse TEXT")
+        except sqlite3.OperationalError as exc:  # another writer added it a moment ago
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def record_parser(con: sqlite3.Connection, meta: dict[str, str], parser: str) -> None:
+    """Record the parser of the parses about to be written; parses stored by another parser
+    are dropped (the reader would not use them: they parse those sentences at question time)."""
+    if meta.get("parser") == parser:
+        return
+    if meta.get("parser"):
+        con.execute("UPDATE sentences SET parse = NULL")
+    set_meta(con, {"parser": parser})
 
 
 def get_meta(con: sqlite3.Connection) -> dict[str, str]:
@@ -113,19 +139,22 @@ def insert_article(
     sentence_vectors: np.ndarray,
     chunks: Sequence[Chunk],
     chunk_vectors: np.ndarray,
+    parses: Sequence[str | None] = (),
 ) -> list[int]:
-    """Insert an article with its sentences and chunks; return the new chunk ids."""
+    """Insert an article with its sentences (and their parses, when given) and chunks; return
+    the new chunk ids."""
     con.execute(
         "INSERT INTO articles(id, title, text, date, source, url, path, captions, content_hash)"
         " VALUES(?,?,?,?,?,?,?,?,?)",
         (article.id, article.title, article.text, article.date, article.source, article.url,
          article.path, json.dumps(article.captions), content_hash(article)),
     )
+    parses = parses or [None] * len(sentences)
     con.executemany(
-        "INSERT INTO sentences(article_id, idx, start_char, end_char, is_caption, vector)"
-        " VALUES(?,?,?,?,?,?)",
-        [(s.article_id, s.idx, s.start, s.end, int(s.is_caption), _blob(v))
-         for s, v in zip(sentences, sentence_vectors, strict=True)],
+        "INSERT INTO sentences(article_id, idx, start_char, end_char, is_caption, vector, parse)"
+        " VALUES(?,?,?,?,?,?,?)",
+        [(s.article_id, s.idx, s.start, s.end, int(s.is_caption), _blob(v), parse)
+         for s, v, parse in zip(sentences, sentence_vectors, parses, strict=True)],
     )
     ids = []
     for chunk, vector in zip(chunks, chunk_vectors, strict=True):
@@ -222,19 +251,22 @@ def get_chunks(con: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Chunk]:
 
 
 def get_sentences(
-    con: sqlite3.Connection, article: Article, first: int, last: int
+    con: sqlite3.Connection, article: Article, first: int, last: int, parser: str | None = None
 ) -> list[StoredSentence]:
+    """The sentences with their parses when ``parser`` (the one meta records) is given: an index
+    that records none may predate the column."""
     rows = con.execute(
-        "SELECT idx, start_char, end_char, is_caption, vector FROM sentences"
-        " WHERE article_id=? AND idx BETWEEN ? AND ? ORDER BY idx",
+        f"SELECT idx, start_char, end_char, is_caption, vector, {'parse' if parser else 'NULL'}"
+        " FROM sentences WHERE article_id=? AND idx BETWEEN ? AND ? ORDER BY idx",
         (article.id, first, last),
     ).fetchall()
     return [
         StoredSentence(
             Sentence(article.id, idx, start, end, article.text[start:end], bool(cap)),
             np.frombuffer(vec, dtype=np.float32),
+            StoredParse(parse, parser) if parse and parser else None,
         )
-        for idx, start, end, cap, vec in rows
+        for idx, start, end, cap, vec, parse in rows
     ]
 
 

@@ -325,3 +325,39 @@ def test_the_four_searches_at_once_are_the_four_searches(store, filters):
                                  reader.lexical_sentences(text, 5, filters))
         assert reader.searches(text, query, 5, filters) == found
     assert found.dense and found.lexical and found.dense_sentences and found.lexical_sentences
+
+
+def test_sentence_parses_are_read_with_the_parser_that_wrote_them(backend_settings):
+    from qa.parsing import StoredParse, encode
+    from tests.fakes import fake_parse
+
+    def parsed(article: Article, parser: str) -> PreparedArticle:
+        item = prepared(article, backend_settings)
+        return replace(item, parses=[encode(fake_parse(s.text)) for s in item.sentences],
+                       parsed_by=parser)
+
+    def parses() -> tuple[list, list]:
+        opened = open_store(backend_settings)
+        try:
+            with opened.snapshot() as reader:
+                runs = reader.sentence_runs([(HARBOUR, 0, 99), (ORCHARD, 0, 99)])
+            return [s.parse for s in runs[0]], [s.parse for s in runs[1]]
+        finally:
+            opened.close()
+
+    store = open_store_for_writing(backend_settings, EMBEDDER.name, EMBEDDER.dim, variant="fp32")
+    try:
+        store.write([parsed(HARBOUR, "fake 1.0"), prepared(ORCHARD, backend_settings)])
+        assert store.meta()["parser"] == "fake 1.0"
+        harbour, orchard = parses()
+        assert harbour == [StoredParse(encode(fake_parse(s.text)), "fake 1.0")
+                           for s in article_sentences(HARBOUR)]
+        assert orchard and set(orchard) == {None}  # written without parses
+        # another parser: the parses of the one before are dropped, not mixed with the new ones
+        store.write([parsed(ORCHARD, "fake 2.0")])
+        assert store.meta()["parser"] == "fake 2.0"
+        harbour, orchard = parses()
+        assert set(harbour) == {None}
+        assert [p.parser for p in orchard] == ["fake 2.0"] * len(article_sentences(ORCHARD))
+    finally:
+        store.close()

@@ -59,7 +59,7 @@ def snapshot_of(settings: Settings) -> dict:
                 assert article is not None
                 stored = reader.sentences(article, 0, 10_000)
                 out[article.id] = (article, [s.sentence for s in stored],
-                                   np.vstack([s.vector for s in stored]))
+                                   np.vstack([s.vector for s in stored]), [s.parse for s in stored])
     finally:
         store.close()
     return out
@@ -75,10 +75,11 @@ def test_ray_ingest_stores_what_the_in_process_indexer_stores(ray_cluster, artic
     assert len(expected) == 3 and SEED_ID in expected
     assert sorted(report.indexed) == sorted(expected) == sorted(got)
     assert report.errors == []
-    for article_id, (article, sentences, vectors) in expected.items():
+    for article_id, (article, sentences, vectors, parses) in expected.items():
         assert got[article_id][0] == article
         assert got[article_id][1] == sentences
         np.testing.assert_allclose(got[article_id][2], vectors, rtol=1e-6)
+        assert got[article_id][3] == parses and None not in parses  # the workers' parses, carried
 
     again = index_paths_ray([articles], backend_settings, workers=1)
     assert again.indexed == [] and again.errors == []

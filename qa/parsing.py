@@ -1,18 +1,23 @@
 """Sentences parsed once into small frozen records: tokens with their tags, dependency heads and
 entity labels, the entities and the noun chunks.
 
-The reader works on these records, not on spaCy objects: they are cheap to cache and to pickle,
-and a test can build them without loading a model. ``SpacyParser`` fills them from spaCy's small
-English pipeline (tagger, parser, NER; the lemmatizer is left out: the reader uses the project's
-light stemmer so that sentence and question words match the same way everywhere).
+The reader works on these records, not on spaCy objects: they are cheap to cache, a test can
+build them without loading a model, and the indexer stores them with each sentence (``encode``:
+compact JSON, never pickle, so that loading an index never runs code), so that a question does
+not parse the sentences it reads. ``SpacyParser`` fills them from spaCy's small English pipeline
+(tagger, parser, NER; the lemmatizer is left out: the reader uses the project's light stemmer so
+that sentence and question words match the same way everywhere). A stored parse is used only
+when the index records the same parser (``SpacyParser.identity``: model, its version and
+spaCy's); otherwise the sentence is parsed at question time, as before.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from qa.nlp import spacy_pipeline
 from qa.text import STOPWORDS, stem
@@ -31,11 +36,12 @@ class Token:
     ent: str = ""  # entity label when inside an entity
     like_num: bool = False
 
-    @property
+    # computed once per token: the span features ask each token's about a hundred times
+    @functools.cached_property
     def stem(self) -> str:
         return stem(self.text.lower())
 
-    @property
+    @functools.cached_property
     def is_content(self) -> bool:
         return self.text.lower() not in STOPWORDS and any(ch.isalnum() for ch in self.text)
 
@@ -111,6 +117,14 @@ class Parser(Protocol):
         ...
 
 
+@runtime_checkable
+class IdentifiedParser(Parser, Protocol):
+    """A parser that can name itself, so that its stored parses are used only by the same one."""
+
+    @property
+    def identity(self) -> str: ...
+
+
 class SpacyParser:
     """Parses with a spaCy pipeline, loaded once per process (on first use) and shared."""
 
@@ -119,6 +133,14 @@ class SpacyParser:
 
     def __call__(self, texts: Sequence[str]) -> list[Parse]:
         return [from_doc(doc) for doc in pipeline(self.model).pipe(list(texts))]
+
+    @property
+    def identity(self) -> str:
+        """What decides a parse: the pipeline, its version and spaCy's (noun chunks and number
+        words come from spaCy's own code). Loads the pipeline."""
+        import spacy
+
+        return f"{self.model} {pipeline(self.model).meta.get('version', '?')} spacy {spacy.__version__}"
 
 
 def from_doc(doc) -> Parse:
@@ -133,3 +155,55 @@ def from_doc(doc) -> Parse:
 
 def pipeline(name: str):
     return spacy_pipeline(name, exclude=("lemmatizer",))
+
+
+# ------------------------------------------------------------------ stored parses
+
+FORMAT = 1  # the version of ``encode``'s layout; another version is not read
+
+
+@dataclass(frozen=True)
+class StoredParse:
+    """A sentence's parse as the index holds it: ``encode``'s record and the parser that made it
+    (``SpacyParser.identity``)."""
+
+    record: str
+    parser: str
+
+
+def encode(parse: Parse) -> str:
+    """A compact JSON record of ``parse`` (token texts are left out: they are slices of the
+    sentence, which the index already holds)."""
+    tokens = [[t.start, t.end, t.pos, t.tag, t.dep, t.head, t.ent, int(t.like_num)]
+              for t in parse.tokens]
+    return json.dumps({"v": FORMAT, "t": tokens, "e": [[e.start, e.end, e.label] for e in parse.entities],
+                       "c": [list(c) for c in parse.chunks]}, separators=(",", ":"))
+
+
+def decode(record: str, text: str) -> Parse | None:
+    """The parse of ``text`` stored as ``record``; None when the record is not one of this
+    version's or does not fit the text (the caller then parses the text itself)."""
+    try:
+        data = json.loads(record)
+        if data.get("v") != FORMAT:
+            return None
+        tokens = tuple(Token(i, text[a:b], a, b, pos, tag, dep, head, ent, bool(num))
+                       for i, (a, b, pos, tag, dep, head, ent, num) in enumerate(data["t"]))
+        entities = tuple(Entity(a, b, label) for a, b, label in data["e"])
+        chunks = tuple((a, b) for a, b in data["c"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    ranges = [(e.start, e.end) for e in entities] + list(chunks)
+    if not _fits(tokens, len(text)) or any(not 0 <= a < b <= len(tokens) for a, b in ranges):
+        return None
+    return Parse(text, tokens, entities, chunks)
+
+
+def _fits(tokens: tuple[Token, ...], length: int) -> bool:
+    """Offsets inside the text, in order, and every head a token of the sentence."""
+    end = 0
+    for t in tokens:
+        if not (end <= t.start < t.end <= length and 0 <= t.head < len(tokens)):
+            return False
+        end = t.end
+    return True
