@@ -78,6 +78,9 @@ def test_split(text: str, context: str, interrogative: str) -> None:
     ("What did Umerov say Ukraine is ready for?", "thing", "what", None, None),
     ("What did Zelenskiy post footage of?", "thing", "what", None, None),
     ("What did she tell reporters?", "statement", "what", None, None),
+    # a clause opening with "once", "when"... says when it was said, not what
+    ("What did he say once the deal was reached?", "statement", "what", None, None),
+    ("What did the mayor say after the vote?", "statement", "what", None, None),
     # the small model's tags: a noun tagged as an adjective before "and", a verb tagged as a
     # plural noun in a question it leaves without a verb
     ("What German general and fighter pilot was of Huguenot ancestry?", "person", "what",

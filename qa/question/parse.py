@@ -332,9 +332,19 @@ def _asks_inside_words(wh, verb) -> bool:
     """ "What did Umerov say Ukraine is ready for?", "What did Zelenskiy post footage of?": the
     wh-word fills a gap inside what was said (a clause after the verb) or inside its object, so
     the answer is a phrase of the statement, not the statement."""
-    if any(c.dep_ == "ccomp" for c in verb.children):
+    if any(c.dep_ == "ccomp" and not _adverbial(c) for c in verb.children):
         return True
     return wh.dep_ == "pobj" and wh.head.head.dep_ == "dobj" and wh.head.head.head.i == verb.i
+
+
+_ADVERBIAL_MARKS = frozenset("once when whenever after before while as since until because if "
+                             "although though unless".split())
+
+
+def _adverbial(clause) -> bool:
+    """ "What did he say once the deal was reached?": a clause the parser hangs on the verb as
+    its complement but that opens with "once", "when"... says when, not what was said."""
+    return any(c.dep_ == "mark" and c.lower_ in _ADVERBIAL_MARKS for c in clause.children)
 
 
 def _speaks(verb) -> bool:
