@@ -52,7 +52,7 @@ def name_absent(asked: Question, article: Article) -> str | None:
 
 
 _NOT_NAMES = frozenset((*MONTHS, *WEEKDAYS, *REGIONS, "who", "whom", "whose", "what", "which",
-                        "when", "where", "why", "how", "i"))
+                        "when", "where", "why", "how", "i", "mr", "mrs", "ms", "dr", "sir", "prof"))
 
 
 def insisted_names(asked: Question) -> list[str]:
