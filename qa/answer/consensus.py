@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from qa.answer.evidence import Candidate
+from qa.question import FIGURE_TYPES
 from qa.types import Answer, Citation, Question, ShortAnswer, SourceCheck, SourceSide
 
 RIVAL_SHARE = 0.8  # a rival side's best claim scores at least this share of the best claim's
 SIDE_CITATIONS = 2  # most citations per side (its best claims from distinct stories)
-FIGURE_TYPES = frozenset({"number", "money", "percent"})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from qa.answer.evidence import Candidate
 from qa.answer.scoring import NAMING, speakers, states
 from qa.answer.spans import Span
 from qa.parsing import Parse
+from qa.question import FIGURE_TYPES
 from qa.question.dates import MONTHS, WEEKDAYS
 from qa.question.lexicon import ORGANISATION, PERSON, PLACE, REGIONS, nation_forms
 from qa.text import STOPWORDS, stem, words
@@ -43,12 +44,15 @@ def name_absent(asked: Question, article: Article) -> str | None:
     Words that describe the answer itself ("Which Polish city...?", "What European leader...?")
     and regions ("Asian", "Nordic") are what the reader knows, not what an article must say.
     """
-    text = f"{article.title}\n{article.text}"
-    found = set(re.findall(r"\w+", text.lower()))
-    for name in insisted_names(asked):
-        if not _mentioned(name, text, found):
-            return name
-    return None
+    return _missing_name(asked, f"{article.title}\n{article.text}")
+
+
+def _missing_name(asked: Question, text: str) -> str | None:
+    """The first name the question insists on that ``text`` does not mention, or ``None``."""
+    lowered = text.lower()
+    found = set(re.findall(r"\w+", lowered))
+    return next((name for name in insisted_names(asked) if not _mentioned(name, text, lowered, found)),
+                None)
 
 
 _NOT_NAMES = frozenset((*MONTHS, *WEEKDAYS, *REGIONS, "who", "whom", "whose", "what", "which",
@@ -78,13 +82,12 @@ def insisted_names(asked: Question) -> list[str]:
     return [" ".join(run) for run in runs if run]
 
 
-def _mentioned(name: str, text: str, found: set[str]) -> bool:
+def _mentioned(name: str, text: str, lowered: str, found: set[str]) -> bool:
     forms = nation_forms(name)
     if forms:  # "Polish": Poland or a Pole, not "police"
-        lowered = text.lower()
         return any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", lowered) for form in forms)
     if " " in name:  # every word of a name of several
-        return all(_mentioned(word, text, found) for word in name.split())
+        return all(_mentioned(word, text, lowered, found) for word in name.split())
     if name.isupper() and len(name) <= 4:  # an acronym: the word itself, in capitals
         return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
     word = name.lower().rstrip(".")
@@ -151,7 +154,6 @@ def counts_else(cues: Cues, f: dict[str, float]) -> bool:
                 and not f.get("pred_in_sent"))
 
 
-FIGURE_TYPES = frozenset({"number", "money", "percent"})
 FIGURE_LOOKBACK = 300
 
 
@@ -166,8 +168,7 @@ def figure_of_another(asked: Question, cues: Cues, cand: Candidate) -> bool:
     text = cand.article.text
     before = text[max(0, cand.sentence.start - FIGURE_LOOKBACK):cand.sentence.start]
     near = f"{cand.article.title}\n{cand.context}\n{before}\n{cand.sentence.text}"
-    found = set(re.findall(r"\w+", near.lower()))
-    return any(not _mentioned(name, near, found) for name in insisted_names(asked))
+    return _missing_name(asked, near) is not None
 
 
 def off_topic(cues: Cues, cand: Candidate) -> bool:

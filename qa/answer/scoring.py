@@ -29,6 +29,7 @@ from importlib import resources
 from qa.answer.cues import ROLES, Cues, tense
 from qa.answer.spans import SAY_VERBS, Span
 from qa.parsing import Parse
+from qa.question import FIGURE_TYPES
 from qa.question.dates import MONTHS, WEEKDAYS
 from qa.question.lexicon import NATION_PHRASES, PERSON, THING_LABELS, nation_forms
 from qa.text import stem
@@ -122,7 +123,7 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool =
             "near" if "number" in kinds or label in _NUMERIC or timely else "clash")
     if answer_type == "number" and measured:
         return _measure_fit(span, p)
-    if answer_type in ("number", "money", "percent"):
+    if answer_type in FIGURE_TYPES:
         if "list" in kinds and _mixed_list(span, p):  # one amount, not "3.5 million and a place"
             return "clash"
         wanted = {"number": "CARDINAL", "money": "MONEY", "percent": "PERCENT"}[answer_type]

@@ -27,6 +27,9 @@ ANSWER_TYPES = (
 )
 """Fine-grained expected answer types, from the interrogative part."""
 
+FIGURE_TYPES = frozenset({"number", "money", "percent"})
+"""The answer types whose answer is a figure (compared by value, one amount)."""
+
 _WH = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
 _WH_IN_NAME = re.compile(r"\b([A-Z][\w.-]*)\s+(Who|What|Which|Where|When|Why|How)\b")
 _IMPERATIVE = re.compile(r"^\s*(name|identify|list|give)\b", re.IGNORECASE)
