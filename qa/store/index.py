@@ -32,7 +32,7 @@ from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import sqlite as store
 from qa.store import stories
-from qa.store.protocol import PreparedArticle
+from qa.store.protocol import PreparedArticle, parser_of
 from qa.store.reader import Reader
 from qa.store.vectors import FileStamp, VectorIndex
 from qa.testhooks import pause_at
@@ -284,7 +284,7 @@ class Index:
             sentences = self._sentence_switch(con, meta)
             chunk_delta, sentence_delta = _Delta(), _Delta()
             grouping = stories.WriteStories(con, self.settings.index.group_copies)
-            parser = _parser_of(prepared)
+            parser = parser_of(prepared)
             if parser:
                 store.record_parser(con, meta, parser)
             for article_id in remove:
@@ -298,7 +298,7 @@ class Index:
                 chunk_delta.add(store.insert_article(
                     con, item.article, item.sentences, item.sentence_vectors,
                     item.chunks, item.chunk_vectors,
-                    item.parses if parser and item.parsed_by == parser else (),
+                    item.parses_by(parser),
                 ), item.chunk_vectors)
                 if sentences != "off":
                     sentence_delta.add(store.index_sentences(con, item.article, item.sentences),
@@ -434,11 +434,6 @@ class _Delta:
         self.ids += ids
         if ids:
             self.vectors.append(vectors)
-
-
-def _parser_of(prepared: Sequence[PreparedArticle]) -> str | None:
-    """The parser of the first article that comes with parses (one indexer run uses one)."""
-    return next((p.parsed_by for p in prepared if p.parses and p.parsed_by), None)
 
 
 def _file_meta(generation: int, path: Path, stamp: FileStamp, prefix: str = CHUNKS) -> dict[str, str]:

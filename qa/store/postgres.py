@@ -27,7 +27,7 @@ from qa.config import Settings
 from qa.errors import IndexStateError, ModelMismatchError
 from qa.store import pg_schema
 from qa.store.pg_reader import PostgresReader, Sibling, f32
-from qa.store.protocol import PreparedArticle
+from qa.store.protocol import PreparedArticle, parser_of
 from qa.store.sqlite import content_hash
 
 SIBLING_WAIT_S = 0.005  # the longest a question waits for a second connection (then: one)
@@ -218,7 +218,7 @@ class PostgresStore:
                 cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))",
                             (self.schema, article_id))
             cur.execute("DELETE FROM articles WHERE id = ANY(%s)", (touched,))
-            parser = next((p.parsed_by for p in prepared if p.parses and p.parsed_by), None)
+            parser = parser_of(prepared)
             if parser:
                 _record_parser(cur, parser)
             if prepared:
@@ -255,8 +255,7 @@ def _insert(cur: psycopg.Cursor, prepared: Sequence[PreparedArticle], parser: st
                   " parse) FROM STDIN WITH (FORMAT BINARY)") as copy:
         copy.set_types(["text", "int4", "int4", "int4", "bool", "text", "vector", "text"])
         for p in prepared:
-            parses = p.parses if parser and p.parsed_by == parser else [None] * len(p.sentences)
-            for s, v, parse in zip(p.sentences, p.sentence_vectors, parses, strict=True):
+            for s, v, parse in zip(p.sentences, p.sentence_vectors, p.parses_by(parser), strict=True):
                 copy.write_row((s.article_id, s.idx, s.start, s.end, s.is_caption, s.text, f32(v),
                                 parse))
     total = sum(len(p.chunks) for p in prepared)

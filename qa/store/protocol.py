@@ -40,6 +40,19 @@ class PreparedArticle:
     parses: Sequence[str] = ()
     parsed_by: str | None = None
 
+    def parses_by(self, parser: str | None) -> Sequence[str | None]:
+        """Its sentences' parses to store where the index records ``parser``: None for each when
+        another parser (or none) made them."""
+        if parser and self.parsed_by == parser and self.parses:
+            return self.parses
+        return [None] * len(self.sentences)
+
+
+def parser_of(prepared: Sequence[PreparedArticle]) -> str | None:
+    """The parser of the first article that comes with parses (one indexer run uses one): what
+    a write records in the index's meta."""
+    return next((p.parsed_by for p in prepared if p.parses and p.parsed_by), None)
+
 
 @dataclass(frozen=True)
 class StoredSentence:
