@@ -9,15 +9,18 @@ thing a how-many question counts, and the names it insists on.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qa.answer.spans import SAY_VERBS
 from qa.parsing import Parse, Token
+from qa.question.lexicon import PERSON
 from qa.text import STOPWORDS, content_terms, stem
 from qa.types import Question
 
+PEOPLE = frozenset(stem(noun) for noun in PERSON)  # stems of the nouns for people
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _KIND_NOUNS = {"type", "kind", "sort", "form", "variety", "class", "category", "manner"}
 _BE = {"is", "are", "was", "were", "be", "been"}
@@ -85,6 +88,12 @@ class Cues:
     agents: frozenset[str] = frozenset()
     asks_action: bool = False  # "What did she ask the guard to do?": an action, not words said
     measured: bool = False  # "how fast", "how tall": a quantity with its unit is the answer
+
+    @functools.cached_property
+    def asks_post(self) -> bool:
+        """ "Who is Germany's defence minister?": asks who holds a post (a person noun the
+        wh-word equates), which no country or people does."""
+        return self.wh_role == "attr" and any(term in PEOPLE for term in self.terms)
 
 
 def read_cues(question: Question, parse: Parse | None) -> Cues:

@@ -364,6 +364,8 @@ def _read_spans(model: SpanScorer, question: str, texts: list[str]) -> Callable[
                 out[i] = lg
         return out
     return result
+
+
 _SAYINGS = ("statement", "reason", "other")  # answers that may be whole quotations or clauses
 # verbs that ask for words someone said, never for a thing they made or posted
 _SAY_STEMS = frozenset(stem(w) for w in

@@ -26,12 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
-from qa.answer.cues import ROLES, Cues, tense
+from qa.answer.cues import PEOPLE, ROLES, Cues, tense
 from qa.answer.spans import SAY_VERBS, Span
 from qa.parsing import Parse
 from qa.question import FIGURE_TYPES
 from qa.question.dates import MONTHS, WEEKDAYS
-from qa.question.lexicon import NATION_PHRASES, PERSON, THING_LABELS, nation_forms
+from qa.question.lexicon import NATION_PHRASES, THING_LABELS, nation_forms
 from qa.text import stem
 
 # "Where did Healey speak?": any verb of saying reports the speaking
@@ -56,7 +56,6 @@ HEAD_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "com
 _LOCATIVE = {"in", "at", "on", "near", "from", "inside", "outside", "across", "throughout", "to"}
 NAMING = frozenset({"called", "named", "known", "termed", "dubbed", "as", "nicknamed", "titled"})
 
-_PEOPLE = frozenset(stem(noun) for noun in PERSON)
 _OTHER_KINDS = {"PERSON", "GPE", "LOC"} | _NUMERIC
 _THING_LABELS = {stem(noun): labels for noun, labels in THING_LABELS.items()}
 
@@ -100,11 +99,11 @@ def fit(answer_type: str, span: Span, p: Parse, noun: str = "", measured: bool =
     label, kinds = span.label, span.kinds
     head = p.tokens[span.head]
     words = {stem(t.text.lower()) for t in p.tokens[span.start:span.end]}
-    if answer_type == "person" and role and label in ("GPE", "NORP", "LOC"):
-        return "clash"
     if answer_type == "person":  # "army engineers", "firefighters": people, if not by name
+        if role and label in ("GPE", "NORP", "LOC"):
+            return "clash"
         return ("fit" if label == "PERSON" else "near" if label in ("ORG", "NORP", "GPE") or
-                head.pos == "PROPN" or (not label and head.stem in _PEOPLE)
+                head.pos == "PROPN" or (not label and head.stem in PEOPLE)
                 else "clash" if label in _NUMERIC or kinds & {"quote", "clause"} else "")
     if answer_type == "organisation":
         return ("fit" if label == "ORG" else "near" if label in _NAMES or head.pos == "PROPN"
@@ -185,8 +184,7 @@ def features(cues: Cues, s: Sentence, span: Span, agree: int) -> dict[str, float
          "no_content": float(not content), "agree_log": math.log1p(agree),
          "len_log": math.log1p(n), "len1": float(n == 1), "len_gt8": float(n > 8),
          "pron": float(n == 1 and toks[span.start].pos == "PRON")}
-    role = cues.wh_role == "attr" and any(term in _PEOPLE for term in cues.terms)
-    kind = fit(cues.answer_type, span, p, cues.noun, cues.measured, role)
+    kind = fit(cues.answer_type, span, p, cues.noun, cues.measured, cues.asks_post)
     if kind:
         f[kind] = 1.0
     group = GROUPS.get(cues.answer_type, "other")

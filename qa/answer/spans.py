@@ -62,7 +62,7 @@ def candidates(p: Parse) -> list[Span]:
             add(e.start, e.end, _head_of(p, e.start, e.end), "entity", e.label)
     for start, end in p.chunks:
         add(start, end, _head_of(p, start, end), "chunk", _label_at(p, end - 1))
-    for start, end in p.chunks:  # "the hurdy-gurdy, an instrument": an apposition misread as one
+        # "the hurdy-gurdy, an instrument": an apposition misread as one chunk
         for i in range(start + 1, end - 1):
             if p.tokens[i].text == "," and p.tokens[i + 1].text.lower() in _DETERMINERS:
                 add(start, i, _head_of(p, start, i), "chunk", _label_at(p, i - 1))
